@@ -1,0 +1,24 @@
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { cache } from 'react';
+import { ProfileCard } from '@/components/profile-card';
+import { isValidUsername } from '@/lib/profile';
+import { getProfile } from '@/lib/profiles';
+
+export const dynamic = 'force-dynamic';
+
+type Props = { params: Promise<{ username: string }> };
+
+// cache(): the metadata and the page share one read per request.
+const load = cache(async (raw: string) => (isValidUsername(raw) ? getProfile({ username: raw }) : null));
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const profile = await load((await params).username);
+  return { title: profile ? `${profile.displayName} (@${profile.username}) · Ripple` : 'Not found · Ripple' };
+}
+
+export default async function ProfilePage({ params }: Props) {
+  const profile = await load((await params).username);
+  if (!profile) notFound();
+  return <ProfileCard initial={profile} />;
+}

@@ -1,0 +1,39 @@
+import { handle, json, parseUsername } from '@/lib/http';
+import { ProblemError } from '@/lib/problem';
+import { COUNTER_LABELS } from '@/lib/profile';
+import { applyDeltas, getProfile } from '@/lib/profiles';
+import { readJsonBody } from '@/lib/request-body';
+import { parseDeltas } from './schema';
+
+type Context = { params: Promise<{ username: string }> };
+
+export const dynamic = 'force-dynamic';
+
+export async function GET(_request: Request, { params }: Context): Promise<Response> {
+  return handle(async () => {
+    const username = parseUsername((await params).username);
+    const profile = await getProfile({ username });
+    if (!profile) throw new ProblemError('not-found', `There is no profile @${username}.`);
+    return json(profile);
+  });
+}
+
+export async function POST(request: Request, { params }: Context): Promise<Response> {
+  return handle(async () => {
+    const username = parseUsername((await params).username);
+    const deltas = parseDeltas(await readJsonBody(request));
+    const result = await applyDeltas({ username, deltas });
+    switch (result.kind) {
+      case 'applied':
+        return json(result.profile);
+      case 'not-found':
+        throw new ProblemError('not-found', `There is no profile @${username}.`);
+      case 'below-zero':
+        throw new ProblemError(
+          'below-zero',
+          `${COUNTER_LABELS[result.counter]} can't go below zero; nothing was changed.`,
+          { counter: result.counter },
+        );
+    }
+  });
+}

@@ -1,0 +1,66 @@
+'use client';
+
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { Avatar } from './avatar';
+import { CounterControl } from './counter-control';
+import { LiveBadge } from './live-badge';
+import { useProfile, type Profile } from './profile-store';
+import { sendDelta, type Counter } from './send-delta';
+import { useLiveProfiles } from './use-live-profiles';
+
+const COUNTERS: Array<[Counter, string]> = [
+  ['followers', 'Followers'],
+  ['followings', 'Following'],
+  ['likes', 'Likes'],
+];
+
+export function ProfileCard({ initial }: { initial: Profile }) {
+  const profile = useProfile(initial);
+  const live = useLiveProfiles([initial.username]);
+  const [error, setError] = useState<string | null>(null);
+  const clearTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+
+  useEffect(() => () => clearTimeout(clearTimer.current), []);
+
+  const change = useCallback(
+    async (counter: Counter, delta: number) => {
+      const message = await sendDelta(profile.username, counter, delta);
+      clearTimeout(clearTimer.current);
+      setError(message);
+      if (message) clearTimer.current = setTimeout(() => setError(null), 4_000);
+    },
+    [profile.username],
+  );
+
+  return (
+    <article className="overflow-hidden rounded-3xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
+      <div aria-hidden className="h-28 bg-gradient-to-r from-sky-400 via-indigo-400 to-violet-400 sm:h-36" />
+      <div className="px-5 pb-6 sm:px-8">
+        <div className="-mt-10 flex items-end justify-between">
+          <Avatar username={profile.username} displayName={profile.displayName} size="lg" />
+          <LiveBadge state={live} />
+        </div>
+        <h1 className="mt-3 text-2xl font-bold tracking-tight" data-testid="display-name">
+          {profile.displayName}
+        </h1>
+        <p className="text-slate-500 dark:text-slate-400">@{profile.username}</p>
+        {profile.bio && <p className="mt-3 leading-relaxed">{profile.bio}</p>}
+
+        <section aria-label="Counters" className="mt-6 grid grid-cols-3 gap-2 sm:gap-4">
+          {COUNTERS.map(([counter, label]) => (
+            <CounterControl key={counter} counter={counter} label={label} value={profile[counter]} onChange={change} />
+          ))}
+        </section>
+
+        <p
+          data-testid="profile-error"
+          role="status"
+          aria-live="polite"
+          className={`mt-4 min-h-6 text-sm ${error ? 'text-rose-600 dark:text-rose-400' : 'text-slate-400 dark:text-slate-500'}`}
+        >
+          {error ?? `Version ${profile.version} · every number here came from Postgres through the cache.`}
+        </p>
+      </div>
+    </article>
+  );
+}

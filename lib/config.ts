@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+// The only module that reads process.env: everything else asks for getConfig(),
+// so a bad environment fails at start-up with one readable message.
+const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL, e.g. postgres://postgres@localhost:5432/ripple')
+    .default('postgres://postgres@localhost:5432/ripple'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL, e.g. redis://127.0.0.1:6379')
+    .default('redis://127.0.0.1:6379'),
+  // Every key and pub/sub channel starts with this, so a test run and the demo on
+  // one Redis never see each other (pub/sub ignores the Redis db number).
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+:$/, 'must be letters, digits, _ . - and end with ":", e.g. ripple:')
+    .default('ripple:'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // json for machines (the default); pretty for a person at a terminal (`npm start` sets it).
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  // Anti-entropy: how often the worker re-reads every profile into the cache.
+  RESYNC_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
+  // How often the worker proves its LISTEN connection is alive; a dead one is replaced.
+  LISTEN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
+  // Heartbeat comments on every SSE stream, well inside common proxy idle timeouts.
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(15_000).default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set": `FOO= npm start` should give the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment; fix these variables and start again:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,49 @@
+import { getConfig } from './config';
+import { query } from './db';
+import { getRedis } from './redis';
+import { listWorkers, type WorkerStatus } from './workers';
+
+type Check = { ok: boolean; ms: number; error?: string };
+
+export type Health = {
+  ok: boolean;
+  postgres: Check;
+  redis: Check;
+  worker: Check & { count: number; workers: WorkerStatus[] };
+};
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ok: boolean; ms: number; value?: T; error?: string }> {
+  const started = performance.now();
+  try {
+    const value = await work();
+    return { ok: true, ms: Math.round((performance.now() - started) * 100) / 100, value };
+  } catch (error) {
+    return { ok: false, ms: Math.round(performance.now() - started), error: (error as Error).message };
+  }
+}
+
+export async function checkHealth(): Promise<Health> {
+  const redis = getRedis();
+  const [postgres, ping, workers] = await Promise.all([
+    timed(() => query('SELECT 1')),
+    timed(() => redis.ping()),
+    timed(() => listWorkers(redis, getConfig().REDIS_PREFIX)),
+  ]);
+  const found = workers.value ?? [];
+  const listening = found.filter((worker) => worker.listening).length;
+  const worker = {
+    ok: listening > 0,
+    ms: workers.ms,
+    count: found.length,
+    workers: found,
+    ...(listening > 0
+      ? {}
+      : { error: workers.error ?? (found.length ? 'no worker is listening to Postgres right now' : 'no worker is running; start one with `npm run start:worker`') }),
+  };
+  return {
+    ok: postgres.ok && ping.ok && worker.ok,
+    postgres: { ok: postgres.ok, ms: postgres.ms, ...(postgres.error ? { error: postgres.error } : {}) },
+    redis: { ok: ping.ok, ms: ping.ms, ...(ping.error ? { error: ping.error } : {}) },
+    worker,
+  };
+}

@@ -1,0 +1,40 @@
+import type pg from 'pg';
+import type { ProfileCache } from './cache';
+import type { Profile } from './profile';
+
+export type ResyncResult = { profiles: number; applied: number; ms: number };
+
+const PAGE_SIZE = 2_000;
+
+/**
+ * Copies every profile from Postgres into the cache through the version gate.
+ * Pages by primary key (keyset, not OFFSET) so it stays linear on big tables;
+ * safe to run while live notifications are applied, since the gate keeps the newer one.
+ */
+export async function resyncCache({
+  pool,
+  cache,
+  onPage,
+}: {
+  pool: pg.Pool;
+  cache: ProfileCache;
+  onPage?: (progress: { profiles: number; applied: number }) => void;
+}): Promise<ResyncResult> {
+  const started = performance.now();
+  let after = '';
+  let profiles = 0;
+  let applied = 0;
+  for (;;) {
+    const { rows } = await pool.query<{ profile: Profile }>(
+      'SELECT profile_json(p) AS profile FROM profiles p WHERE username > $1 ORDER BY username LIMIT $2',
+      [after, PAGE_SIZE],
+    );
+    if (rows.length === 0) break;
+    applied += await cache.putMany(rows.map((row) => row.profile));
+    profiles += rows.length;
+    after = rows[rows.length - 1].profile.username;
+    onPage?.({ profiles, applied });
+    if (rows.length < PAGE_SIZE) break;
+  }
+  return { profiles, applied, ms: Math.round(performance.now() - started) };
+}

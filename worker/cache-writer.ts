@@ -1,0 +1,114 @@
+import type pg from 'pg';
+import type { ProfileCache } from '../lib/cache';
+import { logger } from '../lib/logger';
+import { profileSchema, type Profile } from '../lib/profile';
+import { resyncCache, type ResyncResult } from '../lib/resync';
+
+type Deletion = { username: string; deleted: true };
+
+function parseNotification(payload: string): Profile | Deletion | null {
+  try {
+    const value = JSON.parse(payload) as { deleted?: boolean; username?: string };
+    if (value.deleted === true && typeof value.username === 'string') return { username: value.username, deleted: true };
+    const parsed = profileSchema.safeParse(value);
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Applies notifications to the cache in pipelined batches (one round trip for
+ * everything that arrived meanwhile), and runs resyncs one at a time: a
+ * resync asked for while one runs is run once more afterwards, never in parallel.
+ */
+export class CacheWriter {
+  applied = 0;
+  lastResync: (ResyncResult & { at: string }) | null = null;
+  lastError: string | null = null;
+
+  private pending = new Map<string, Profile | Deletion>();
+  private flushing: Promise<void> | null = null;
+  private resyncing: Promise<void> | null = null;
+  private resyncAgain = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly cache: ProfileCache,
+  ) {}
+
+  accept(payload: string): void {
+    const change = parseNotification(payload);
+    if (!change) {
+      logger.warn({ payload: payload.slice(0, 200) }, 'worker: ignored a notification that is not a profile');
+      return;
+    }
+    const queued = this.pending.get(change.username);
+    // Within a batch only the newest change per profile matters.
+    if (!queued || 'deleted' in change || ('version' in queued && change.version > queued.version)) {
+      this.pending.set(change.username, change);
+    }
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  /** Re-reads every profile into the cache; logs progress on big tables. */
+  resync(reason: string): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    this.resyncing = (async () => {
+      try {
+        do {
+          this.resyncAgain = false;
+          const result = await resyncCache({
+            pool: this.pool,
+            cache: this.cache,
+            onPage: ({ profiles }) => {
+              if (profiles % 20_000 === 0) logger.info({ profiles }, `worker: resync in progress, ${profiles} profiles so far`);
+            },
+          });
+          this.lastResync = { ...result, at: new Date().toISOString() };
+          logger.info({ reason, ...result }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale)`);
+        } while (this.resyncAgain);
+        clearTimeout(this.retryTimer);
+      } catch (error) {
+        this.lastError = (error as Error).message;
+        logger.warn({ err: this.lastError }, 'worker: resync failed; trying again in 2 s');
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => void this.resync('retry after failure'), 2_000);
+      } finally {
+        this.resyncing = null;
+      }
+    })();
+    return this.resyncing;
+  }
+
+  async drain(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    await this.flushing;
+    await this.resyncing;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.size > 0) {
+        const batch = [...this.pending.values()];
+        this.pending = new Map();
+        const profiles = batch.filter((change): change is Profile => !('deleted' in change));
+        try {
+          this.applied += await this.cache.putMany(profiles);
+          for (const change of batch) if ('deleted' in change) await this.cache.remove(change.username);
+        } catch (error) {
+          // These changes are in Postgres; a resync brings them in once Redis answers again.
+          this.lastError = (error as Error).message;
+          logger.warn({ err: this.lastError, changes: batch.length }, 'worker: cache write failed; resyncing');
+          void this.resync('cache write failed');
+        }
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+}

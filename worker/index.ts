@@ -1,0 +1,94 @@
+// The standalone worker: LISTEN to Postgres, keep Redis equal to it.
+// Several may run at once; the cache's version gate makes that harmless.
+import os from 'node:os';
+import { createProfileCache } from '../lib/cache';
+import { getConfig } from '../lib/config';
+import { closePool, getPool } from '../lib/db';
+import { logger } from '../lib/logger';
+import { closeRedis, getRedis } from '../lib/redis';
+import { announceWorker, retireWorker, WORKER_ANNOUNCE_MS, type WorkerStatus } from '../lib/workers';
+import { CacheWriter } from './cache-writer';
+import { listenForever } from './listener';
+
+async function main(): Promise<void> {
+  const config = getConfig();
+  const shutdown = new AbortController();
+  const cleanups: Array<() => unknown> = [];
+
+  let signals = 0;
+  const onSignal = (name: string) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.error(`worker: second ${name}; exiting without cleanup`);
+      process.exit(1);
+    }
+    logger.info(`worker: ${name} received; shutting down (send it again to force)`);
+    shutdown.abort();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  const pool = getPool();
+  cleanups.push(() => closePool());
+  const redis = getRedis();
+  cleanups.push(() => closeRedis());
+  const writer = new CacheWriter(pool, createProfileCache(redis, config.REDIS_PREFIX));
+  cleanups.push(() => writer.drain());
+
+  const status: WorkerStatus = {
+    id: `${os.hostname()}-${process.pid}`,
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+    listening: false,
+    applied: 0,
+    lastResync: null,
+    lastError: null,
+  };
+  const announce = () => {
+    Object.assign(status, { applied: writer.applied, lastResync: writer.lastResync, lastError: writer.lastError });
+    announceWorker(redis, config.REDIS_PREFIX, status).catch(() => undefined);
+  };
+  const announcer = setInterval(announce, WORKER_ANNOUNCE_MS);
+  cleanups.push(() => clearInterval(announcer));
+  cleanups.push(() => retireWorker(redis, config.REDIS_PREFIX, status.id).catch(() => undefined));
+
+  // A Redis that comes back may have lost everything (restart, FLUSHALL).
+  let redisWasReady = redis.status === 'ready';
+  redis.on('ready', () => {
+    if (redisWasReady) void writer.resync('Redis reconnected');
+    redisWasReady = true;
+  });
+
+  // Anti-entropy: NOTIFY is at-most-once, so never trust it alone.
+  const antiEntropy = setInterval(() => void writer.resync('periodic anti-entropy'), config.RESYNC_INTERVAL_MS);
+  cleanups.push(() => clearInterval(antiEntropy));
+
+  logger.info({ id: status.id, prefix: config.REDIS_PREFIX }, 'worker: starting');
+  await listenForever({
+    connectionString: config.DATABASE_URL,
+    heartbeatMs: config.LISTEN_HEARTBEAT_MS,
+    signal: shutdown.signal,
+    onNotification: (payload) => writer.accept(payload),
+    onListening: () => {
+      status.listening = true;
+      announce();
+      // LISTEN first, then resync: anything committed before LISTEN is in the
+      // table, anything after arrives as a notification; the gate orders both.
+      void writer.resync('connected');
+    },
+    onLost: (reason) => {
+      status.listening = false;
+      writer.lastError = reason;
+      announce();
+    },
+  });
+
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  logger.info('worker: stopped cleanly');
+}
+
+main().catch((error) => {
+  logger.fatal({ err: error }, `worker: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+import pg from 'pg';
+import { logger } from '../lib/logger';
+
+export const CHANNEL = 'profile_changes';
+
+type ListenOptions = {
+  connectionString: string;
+  heartbeatMs: number;
+  signal: AbortSignal;
+  onNotification: (payload: string) => void;
+  /** Runs after every successful LISTEN: the place to resync what was missed while away. */
+  onListening: () => void;
+  onLost: (reason: string) => void;
+};
+
+export function backoffMs(attempt: number): number {
+  const capped = Math.min(100 * 2 ** attempt, 10_000);
+  // Full jitter: many workers restarting together do not reconnect in lockstep.
+  return Math.round(capped / 2 + Math.random() * (capped / 2));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Forcibly drops the socket: end() waits for a server that may never answer. */
+function destroy(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/**
+ * Holds one dedicated LISTEN connection (never through a pooler, which would
+ * drop notifications) until the signal aborts. A connection that errors,
+ * ends, or stops answering the heartbeat is replaced, with exponential
+ * backoff and jitter; the attempt counter resets only once LISTEN succeeded.
+ */
+export async function listenForever(options: ListenOptions): Promise<void> {
+  const { connectionString, heartbeatMs, signal } = options;
+  let attempt = 0;
+  while (!signal.aborted) {
+    const client = new pg.Client({ connectionString, keepAlive: true, connectionTimeoutMillis: 5_000 });
+    let heartbeat: NodeJS.Timeout | undefined;
+    const lost = new Promise<string>((resolve) => {
+      client.on('error', (error) => resolve(error.message));
+      client.on('end', () => resolve('the connection ended'));
+      signal.addEventListener('abort', () => resolve('shutting down'), { once: true });
+      // A silently dead connection raises nothing: only a query that never answers shows it.
+      heartbeat = setInterval(() => {
+        const timeout = setTimeout(() => resolve(`no heartbeat answer within ${heartbeatMs} ms`), heartbeatMs);
+        client.query('SELECT 1').then(
+          () => clearTimeout(timeout),
+          (error: Error) => {
+            clearTimeout(timeout);
+            resolve(`heartbeat failed: ${error.message}`);
+          },
+        );
+      }, heartbeatMs);
+    });
+    try {
+      await client.connect();
+      client.on('notification', (message) => {
+        if (message.channel === CHANNEL && message.payload) options.onNotification(message.payload);
+      });
+      await client.query(`LISTEN ${CHANNEL}`);
+      attempt = 0;
+      logger.info({ channel: CHANNEL }, 'worker: listening for profile changes');
+      options.onListening();
+      const reason = await lost;
+      if (signal.aborted) break;
+      options.onLost(reason);
+      logger.warn({ reason }, `worker: lost the LISTEN connection (${reason}); reconnecting`);
+    } catch (error) {
+      if (signal.aborted) break;
+      options.onLost((error as Error).message);
+      logger.warn(
+        { err: (error as Error).message, attempt },
+        `worker: cannot LISTEN (${(error as Error).message}); is PostgreSQL running at DATABASE_URL? retrying`,
+      );
+    } finally {
+      clearInterval(heartbeat);
+      destroy(client);
+      client.removeAllListeners('notification');
+    }
+    attempt += 1;
+    await sleep(backoffMs(attempt), signal);
+  }
+}
