@@ -1,0 +1,44 @@
+import { defineConfig } from '@playwright/test';
+
+// The e2e suite's own database, key prefix and port, never the demo's.
+export const E2E_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ripple_test_e2e';
+export const E2E_REDIS_PREFIX = 'ripple-test-e2e:';
+const PORT = 3122;
+
+const serverEnv = {
+  DATABASE_URL: E2E_DATABASE_URL,
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  REDIS_PREFIX: E2E_REDIS_PREFIX,
+  LOG_LEVEL: 'warn',
+  NEXT_TELEMETRY_DISABLED: '1',
+};
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  testMatch: '**/*.spec.ts',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  reporter: [['list'], ['json', { outputFile: '.test-results/playwright.json' }]],
+  globalTeardown: './tests/e2e/global-teardown.ts',
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      // Debian's Chromium: Playwright cannot download its own browser here.
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    },
+  },
+  webServer: {
+    // A fresh database, then the production build and a real worker as one process group.
+    command: `node --import tsx tests/e2e/reset-database.ts && node node_modules/concurrently/dist/bin/concurrently.js --kill-others --raw "node node_modules/next/dist/bin/next start -p ${PORT} -H 127.0.0.1" "node --import tsx worker/index.ts"`,
+    // /healthz answers 200 only once Postgres, Redis and the worker are all up.
+    url: `http://127.0.0.1:${PORT}/healthz`,
+    env: serverEnv,
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
+});

@@ -1,0 +1,67 @@
+import { TEST_WEB_URL } from './env';
+
+export async function post(username: string, body: unknown, init: { contentType?: string | null; raw?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.contentType !== null) headers['Content-Type'] = init.contentType ?? 'application/json';
+  const response = await fetch(`${TEST_WEB_URL}/v1/profile/${username}`, {
+    method: 'POST',
+    headers,
+    body: init.raw ?? JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, contentType: response.headers.get('content-type') ?? '', headers: response.headers, body: text ? JSON.parse(text) : null };
+}
+
+export async function get(path: string) {
+  const response = await fetch(`${TEST_WEB_URL}${path}`);
+  const text = await response.text();
+  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : null };
+}
+
+export type SseEvent = { event: string; data: string };
+
+/** A minimal SSE reader: collects events and comments until closed. */
+export function openStream(path: string) {
+  const controller = new AbortController();
+  const events: SseEvent[] = [];
+  let comments = 0;
+  let status = 0;
+  let headers: Headers | undefined;
+  const done = (async () => {
+    const response = await fetch(`${TEST_WEB_URL}${path}`, { signal: controller.signal });
+    status = response.status;
+    headers = response.headers;
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) comments += 1;
+          else if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length) events.push({ event, data: data.join('\n') });
+      }
+    }
+  })().catch((error: Error) => {
+    if (error.name !== 'AbortError') throw error;
+  });
+  return {
+    events,
+    profiles: () => events.filter((e) => e.event === 'profile').map((e) => JSON.parse(e.data) as { username: string; version: number; likes: number; followers: number }),
+    comments: () => comments,
+    status: () => status,
+    headers: () => headers,
+    close: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}
