@@ -1,9 +1,7 @@
 import { defineConfig } from '@playwright/test';
+import { E2E_DATABASE_URL, E2E_REDIS_PREFIX, E2E_WEB_PORT as PORT } from './tests/support/env';
 
 // The e2e suite's own database, key prefix and port, never the demo's.
-export const E2E_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ripple_test_e2e';
-export const E2E_REDIS_PREFIX = 'ripple-test-e2e:';
-const PORT = 3122;
 
 const serverEnv = {
   DATABASE_URL: E2E_DATABASE_URL,

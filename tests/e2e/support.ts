@@ -1,6 +1,6 @@
 import { expect, type Locator, type Page } from '@playwright/test';
 import pg from 'pg';
-import { E2E_DATABASE_URL } from '../../playwright.config';
+import { E2E_DATABASE_URL } from '../support/env';
 
 type Counter = 'followers' | 'followings' | 'likes';
 

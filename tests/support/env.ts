@@ -1,10 +1,19 @@
 // The integration suite's own database, key prefix and ports: never the demo's,
 // so a test run and `npm start` on one machine do not touch each other.
-export const TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ripple_test_integration';
+// RIPPLE_TEST_ID and RIPPLE_TEST_PORT_OFFSET let two checkouts test side by side.
+const id = (process.env.RIPPLE_TEST_ID ?? '').replace(/[^a-z0-9_]/g, '');
+const offset = Number(process.env.RIPPLE_TEST_PORT_OFFSET ?? 0);
+const suffix = id ? `_${id}` : '';
+
+export const TEST_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_integration${suffix}`;
 export const TEST_REDIS_URL = 'redis://127.0.0.1:6379';
-export const TEST_REDIS_PREFIX = 'ripple-test-integration:';
-export const TEST_WEB_PORT = 3111;
+export const TEST_REDIS_PREFIX = `ripple-test-integration${suffix}:`;
+export const TEST_WEB_PORT = 3111 + offset;
 export const TEST_WEB_URL = `http://127.0.0.1:${TEST_WEB_PORT}`;
+
+export const E2E_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_e2e${suffix}`;
+export const E2E_REDIS_PREFIX = `ripple-test-e2e${suffix}:`;
+export const E2E_WEB_PORT = 3122 + offset;
 
 export const testEnv = {
   DATABASE_URL: TEST_DATABASE_URL,
