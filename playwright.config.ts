@@ -37,6 +37,8 @@ export default defineConfig({
     url: `http://127.0.0.1:${PORT}/healthz`,
     env: serverEnv,
     reuseExistingServer: false,
+    // SIGTERM lets the worker retire its health key instead of leaving it to expire.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
     timeout: 60_000,
   },
 });
