@@ -9,6 +9,7 @@ const serverEnv = {
   REDIS_PREFIX: E2E_REDIS_PREFIX,
   LOG_LEVEL: 'warn',
   NEXT_TELEMETRY_DISABLED: '1',
+  RATE_LIMIT_BURST: '100000',
 };
 
 export default defineConfig({

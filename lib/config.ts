@@ -28,6 +28,12 @@ const configSchema = z.object({
   LISTEN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
   // Heartbeat comments on every SSE stream, well inside common proxy idle timeouts.
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(15_000).default(10_000),
+  // Writes per client: a token bucket shared by all web processes. The defaults
+  // allow far faster clicking than a person manages.
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(60),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20),
+  // Open SSE streams per client in one web process (a tab holds one).
+  MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).default(32),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -9,7 +9,7 @@ export type Health = {
   ok: boolean;
   postgres: Check;
   redis: Check;
-  worker: Check & { count: number; workers: WorkerStatus[] };
+  worker: Check & { count: number; lagMs: number | null; notificationQueueUsage: number | null; workers: WorkerStatus[] };
 };
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ok: boolean; ms: number; value?: T; error?: string }> {
@@ -31,10 +31,16 @@ export async function checkHealth(): Promise<Health> {
   ]);
   const found = workers.value ?? [];
   const listening = found.filter((worker) => worker.listening).length;
+  const largest = (values: Array<number | null>) => {
+    const known = values.filter((value): value is number => value !== null);
+    return known.length ? Math.max(...known) : null;
+  };
   const worker = {
     ok: listening > 0,
     ms: workers.ms,
     count: found.length,
+    lagMs: largest(found.map((w) => w.lagMs)),
+    notificationQueueUsage: largest(found.map((w) => w.notificationQueueUsage)),
     workers: found,
     ...(listening > 0
       ? {}

@@ -9,6 +9,8 @@ export type LiveListener = {
   onChange(frame: Uint8Array, profile: Profile): void;
   /** The subscription was lost and is back: anything published meanwhile is gone. */
   onResubscribed(): void;
+  /** The process is shutting down: end the response cleanly so the client reconnects elsewhere. */
+  close(): void;
 };
 
 const encoder = new TextEncoder();
@@ -90,7 +92,9 @@ export class LiveHub {
     };
   }
 
-  async close(): Promise<void> {
+  /** Ends every open stream (SIGTERM): Next's graceful close waits for open responses to finish. */
+  shutdown(): void {
+    for (const listener of [...this.listeners]) listener.close();
     this.subscriber.disconnect();
   }
 
@@ -117,6 +121,14 @@ export class LiveHub {
 
 // One hub per web process; dev hot reload keeps the cached one.
 const globalForLive = globalThis as unknown as { rippleLiveHub?: LiveHub };
+
+/** Ends the process's open streams, if it has any; creates nothing. */
+export function shutdownLiveHub(): number {
+  const hub = globalForLive.rippleLiveHub;
+  const streams = hub?.size ?? 0;
+  hub?.shutdown();
+  return streams;
+}
 
 export function getLiveHub(): LiveHub {
   globalForLive.rippleLiveHub ??= new LiveHub(createRedis('subscriber'), getProfileCache().channel);

@@ -49,11 +49,12 @@ export class ProblemError extends Error {
     readonly code: ProblemCode,
     detail: string,
     readonly extensions: Record<string, unknown> = {},
+    readonly headers: HeadersInit = {},
   ) {
     super(detail);
   }
 
   toResponse(): Response {
-    return problem(this.code, this.message, this.extensions);
+    return problem(this.code, this.message, this.extensions, this.headers);
   }
 }

@@ -2,7 +2,7 @@ import { getConfig } from './config';
 import { getLiveHub, profileFrame, type LiveListener } from './live';
 import { logger } from './logger';
 import { ProblemError } from './problem';
-import { isValidUsername } from './profile';
+import { isValidUsername, type Profile } from './profile';
 import { getProfiles } from './profiles';
 
 export const MAX_STREAM_USERNAMES = 50;
@@ -39,17 +39,53 @@ export function parseStreamQuery(params: URLSearchParams): string[] | null {
   return [...new Set(raw)];
 }
 
+const openStreams = new Map<string, number>();
+
+/**
+ * Holds one of the client's stream slots in this process, or throws a 429.
+ * Returns the release, which is safe to call more than once.
+ */
+export function reserveStreamSlot(client: string): () => void {
+  const open = openStreams.get(client) ?? 0;
+  const limit = getConfig().MAX_STREAMS_PER_CLIENT;
+  if (open >= limit) {
+    throw new ProblemError(
+      'too-many-requests',
+      `You already have ${open} live streams open here (the limit is ${limit}); close some tabs and try again.`,
+      {},
+      { 'Retry-After': '5' },
+    );
+  }
+  openStreams.set(client, open + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (openStreams.get(client) ?? 1) - 1;
+    if (left > 0) openStreams.set(client, left);
+    else openStreams.delete(client);
+  };
+}
+
 /**
  * An SSE body: a snapshot of the named profiles, then every change to them.
  * It listens before it reads the snapshot, so a change that commits in
  * between is not missed; changes that arrive meanwhile wait until the snapshot is out.
  */
-export function openProfileStream({ usernames, signal }: { usernames: string[] | null; signal: AbortSignal }): ReadableStream<Uint8Array> {
+export function openProfileStream({
+  usernames,
+  signal,
+  onClose = () => {},
+}: {
+  usernames: string[] | null;
+  signal: AbortSignal;
+  onClose?: () => void;
+}): ReadableStream<Uint8Array> {
   const hub = getLiveHub();
   let stopListening = () => {};
   let heartbeat: NodeJS.Timeout | undefined;
   let closed = false;
-  let held: Uint8Array[] | null = [];
+  let held: Array<[Profile, Uint8Array]> | null = [];
 
   return new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -58,6 +94,7 @@ export function openProfileStream({ usernames, signal }: { usernames: string[] |
         closed = true;
         stopListening();
         clearInterval(heartbeat);
+        onClose();
         signal.removeEventListener('abort', close);
         try {
           controller.close();
@@ -74,11 +111,19 @@ export function openProfileStream({ usernames, signal }: { usernames: string[] |
         }
         controller.enqueue(chunk);
       };
+      // Per profile, only versions newer than this stream already sent go out, so a
+      // snapshot racing a change can never show a client an older value.
+      const sent = new Map<string, number>();
+      const send = (profile: Profile, frame?: Uint8Array) => {
+        if ((sent.get(profile.username) ?? 0) >= profile.version) return;
+        sent.set(profile.username, profile.version);
+        write(frame ?? profileFrame(profile));
+      };
       const sendSnapshot = async () => {
         if (usernames === null) return;
         try {
           const profiles = await getProfiles({ usernames });
-          for (const profile of profiles) write(profileFrame(profile));
+          for (const profile of profiles) send(profile);
         } catch (error) {
           // The client keeps what it shows; a later snapshot or change brings it up to date.
           logger.warn({ err: (error as Error).message }, 'stream: snapshot failed; closing so the client retries');
@@ -86,8 +131,9 @@ export function openProfileStream({ usernames, signal }: { usernames: string[] |
         }
       };
       const listener: LiveListener = {
-        onChange: (frame) => (held ? held.push(frame) : write(frame)),
+        onChange: (frame, profile) => (held ? held.push([profile, frame]) : send(profile, frame)),
         onResubscribed: () => void sendSnapshot(),
+        close,
       };
 
       signal.addEventListener('abort', close);
@@ -101,12 +147,13 @@ export function openProfileStream({ usernames, signal }: { usernames: string[] |
       await sendSnapshot();
       const waiting = held ?? [];
       held = null;
-      for (const frame of waiting) write(frame);
+      for (const [profile, frame] of waiting) send(profile, frame);
     },
     cancel() {
       closed = true;
       stopListening();
       clearInterval(heartbeat);
+      onClose();
     },
   });
 }

@@ -14,6 +14,10 @@ export type WorkerStatus = {
   applied: number;
   lastResync: { at: string; ms: number; profiles: number; applied: number } | null;
   lastError: string | null;
+  /** Commit (the row's updatedAt) to cache write, for the last batch applied. */
+  lagMs: number | null;
+  /** pg_notification_queue_usage(): near 1 means a listener is stuck and NOTIFY will soon fail. */
+  notificationQueueUsage: number | null;
 };
 
 const workerKey = (prefix: string, id: string) => `${prefix}worker:${id}`;

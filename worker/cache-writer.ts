@@ -26,6 +26,7 @@ export class CacheWriter {
   applied = 0;
   lastResync: (ResyncResult & { at: string }) | null = null;
   lastError: string | null = null;
+  lagMs: number | null = null;
 
   private pending = new Map<string, Profile | Deletion>();
   private flushing: Promise<void> | null = null;
@@ -99,6 +100,7 @@ export class CacheWriter {
         const profiles = batch.filter((change): change is Profile => !('deleted' in change));
         try {
           this.applied += await this.cache.putMany(profiles);
+          if (profiles.length) this.lagMs = Math.max(...profiles.map((profile) => Date.now() - Date.parse(profile.updatedAt)));
           for (const change of batch) if ('deleted' in change) await this.cache.remove(change.username);
         } catch (error) {
           // These changes are in Postgres; a resync brings them in once Redis answers again.

@@ -44,12 +44,23 @@ async function main(): Promise<void> {
     applied: 0,
     lastResync: null,
     lastError: null,
+    lagMs: null,
+    notificationQueueUsage: null,
   };
-  const announce = () => {
-    Object.assign(status, { applied: writer.applied, lastResync: writer.lastResync, lastError: writer.lastError });
-    announceWorker(redis, config.REDIS_PREFIX, status).catch(() => undefined);
+  const announce = async () => {
+    const usage = await pool
+      .query<{ usage: number }>('SELECT pg_notification_queue_usage() AS usage')
+      .then(({ rows }) => rows[0].usage, () => null);
+    Object.assign(status, {
+      applied: writer.applied,
+      lastResync: writer.lastResync,
+      lastError: writer.lastError,
+      lagMs: writer.lagMs,
+      notificationQueueUsage: usage,
+    });
+    await announceWorker(redis, config.REDIS_PREFIX, status).catch(() => undefined);
   };
-  const announcer = setInterval(announce, WORKER_ANNOUNCE_MS);
+  const announcer = setInterval(() => void announce(), WORKER_ANNOUNCE_MS);
   cleanups.push(() => clearInterval(announcer));
   cleanups.push(() => retireWorker(redis, config.REDIS_PREFIX, status.id).catch(() => undefined));
 
@@ -72,7 +83,7 @@ async function main(): Promise<void> {
     onNotification: (payload) => writer.accept(payload),
     onListening: () => {
       status.listening = true;
-      announce();
+      void announce();
       // LISTEN first, then resync: anything committed before LISTEN is in the
       // table, anything after arrives as a notification; the gate orders both.
       void writer.resync('connected');
@@ -80,7 +91,7 @@ async function main(): Promise<void> {
     onLost: (reason) => {
       status.listening = false;
       writer.lastError = reason;
-      announce();
+      void announce();
     },
   });
 

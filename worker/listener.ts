@@ -2,6 +2,8 @@ import pg from 'pg';
 import { logger } from '../lib/logger';
 
 export const CHANNEL = 'profile_changes';
+const SELF_CHECK_CHANNEL = 'ripple_self_check';
+const SELF_CHECK_TIMEOUT_MS = 5_000;
 
 type ListenOptions = {
   connectionString: string;
@@ -34,6 +36,40 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** Forcibly drops the socket: end() waits for a server that may never answer. */
 function destroy(client: pg.Client): void {
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/**
+ * Proves that a NOTIFY sent on another connection reaches this one. A
+ * transaction-mode pooler (PgBouncer pool_mode=transaction) accepts LISTEN but
+ * never delivers: without this check the cache would silently stop updating.
+ */
+async function verifyDelivery(listener: pg.Client, connectionString: string): Promise<void> {
+  const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  let onNotification: (message: pg.Notification) => void = () => {};
+  const arrived = new Promise<boolean>((resolve) => {
+    onNotification = (message) => {
+      if (message.channel === SELF_CHECK_CHANNEL && message.payload === token) resolve(true);
+    };
+    listener.on('notification', onNotification);
+    setTimeout(() => resolve(false), SELF_CHECK_TIMEOUT_MS).unref();
+  });
+  await listener.query(`LISTEN ${SELF_CHECK_CHANNEL}`);
+  const sender = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
+  try {
+    await sender.connect();
+    await sender.query('SELECT pg_notify($1, $2)', [SELF_CHECK_CHANNEL, token]);
+  } finally {
+    await sender.end().catch(() => undefined);
+  }
+  const ok = await arrived;
+  listener.off('notification', onNotification);
+  await listener.query(`UNLISTEN ${SELF_CHECK_CHANNEL}`);
+  if (!ok) {
+    throw new Error(
+      `a NOTIFY sent on another connection did not arrive within ${SELF_CHECK_TIMEOUT_MS / 1000} s. ` +
+        'DATABASE_URL may point at a transaction-mode pooler, which drops LISTEN/NOTIFY: give the worker a direct connection to Postgres',
+    );
+  }
 }
 
 /**
@@ -70,6 +106,7 @@ export async function listenForever(options: ListenOptions): Promise<void> {
         if (message.channel === CHANNEL && message.payload) options.onNotification(message.payload);
       });
       await client.query(`LISTEN ${CHANNEL}`);
+      await verifyDelivery(client, connectionString);
       attempt = 0;
       logger.info({ channel: CHANNEL }, 'worker: listening for profile changes');
       options.onListening();

@@ -1,12 +1,14 @@
+import { clientId } from '@/lib/client-id';
 import { handle } from '@/lib/http';
-import { openProfileStream, parseStreamQuery, SSE_HEADERS } from '@/lib/profile-stream';
+import { openProfileStream, parseStreamQuery, reserveStreamSlot, SSE_HEADERS } from '@/lib/profile-stream';
 
 export const dynamic = 'force-dynamic';
 
 export async function GET(request: Request): Promise<Response> {
   return handle(async () => {
     const usernames = parseStreamQuery(new URL(request.url).searchParams);
-    return new Response(openProfileStream({ usernames, signal: request.signal }), { headers: SSE_HEADERS });
+    const release = reserveStreamSlot(clientId(request));
+    return new Response(openProfileStream({ usernames, signal: request.signal, onClose: release }), { headers: SSE_HEADERS });
   });
 }
 

@@ -46,6 +46,23 @@ test('counters have accessible names and announce changes politely', async ({ pa
   await expect(page.getByRole('heading', { name: 'Dave Kowalski' })).toBeVisible();
 });
 
+test('the page works under its Content-Security-Policy, with no violations', async ({ page }) => {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
+  });
+  const response = await page.goto('/alice');
+  expect(response?.headers()['content-security-policy']).toContain("script-src 'self' 'nonce-");
+  expect(response?.headers()['x-content-type-options']).toBe('nosniff');
+  expect(response?.headers()['referrer-policy']).toBe('strict-origin-when-cross-origin');
+  const profile = new ProfilePage(page);
+  await expect(profile.liveStatus).toHaveAttribute('data-state', 'live');
+  const likes = await profile.value('likes');
+  await profile.plus('likes').click();
+  await profile.expectValue('likes', likes + 1);
+  expect(violations).toEqual([]);
+});
+
 test('an unknown profile shows a clear not-found page', async ({ page }) => {
   const response = await page.goto('/nobody_at_all');
   expect(response?.status()).toBe(404);

@@ -24,5 +24,9 @@ export const testEnv = {
   RESYNC_INTERVAL_MS: '60000',
   LISTEN_HEARTBEAT_MS: '1000',
   SSE_HEARTBEAT_MS: '300',
+  // The suites write far faster than a person; the limits have tests of their own.
+  RATE_LIMIT_BURST: '1000000',
+  RATE_LIMIT_PER_SECOND: '1000000',
+  MAX_STREAMS_PER_CLIENT: '10000',
   NEXT_TELEMETRY_DISABLED: '1',
 } as const;

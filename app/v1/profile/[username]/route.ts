@@ -2,7 +2,10 @@ import { handle, json, parseUsername } from '@/lib/http';
 import { ProblemError } from '@/lib/problem';
 import { COUNTER_LABELS } from '@/lib/profile';
 import { applyDeltas, getProfile } from '@/lib/profiles';
+import { assertWriteAllowed } from '@/lib/rate-limit';
+import { clientId } from '@/lib/client-id';
 import { readJsonBody } from '@/lib/request-body';
+import { assertSameOrigin } from '@/lib/same-origin';
 import { parseDeltas } from './schema';
 
 type Context = { params: Promise<{ username: string }> };
@@ -20,7 +23,9 @@ export async function GET(_request: Request, { params }: Context): Promise<Respo
 
 export async function POST(request: Request, { params }: Context): Promise<Response> {
   return handle(async () => {
+    assertSameOrigin(request);
     const username = parseUsername((await params).username);
+    await assertWriteAllowed(clientId(request));
     const deltas = parseDeltas(await readJsonBody(request));
     const result = await applyDeltas({ username, deltas });
     switch (result.kind) {

@@ -1,0 +1,27 @@
+import { ProblemError } from './problem';
+
+/**
+ * Refuses browser writes that another site started (CSRF). Browsers send
+ * Sec-Fetch-Site and Origin on every cross-site POST; clients such as curl send
+ * neither and are let through, since they cannot carry a victim's cookies anyway.
+ */
+export function assertSameOrigin(request: Request): void {
+  const fetchSite = request.headers.get('sec-fetch-site');
+  if (fetchSite && fetchSite !== 'same-origin' && fetchSite !== 'none') {
+    throw refused(`Sec-Fetch-Site says ${fetchSite}`);
+  }
+  const origin = request.headers.get('origin');
+  if (origin === null) return;
+  const host = request.headers.get('host');
+  let originHost: string | null = null;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    // "null" (sandboxed frames, file://) and garbage are not this site.
+  }
+  if (!host || originHost !== host) throw refused(`Origin ${origin.slice(0, 100)} is not this site`);
+}
+
+function refused(why: string): ProblemError {
+  return new ProblemError('forbidden', `Cross-site writes are refused (${why}). Send the request from this site's pages or from a server.`);
+}
