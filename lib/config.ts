@@ -32,6 +32,9 @@ const configSchema = z.object({
   // allow far faster clicking than a person manages.
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(60),
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20),
+  // After SIGTERM, how long in-flight requests get before the web process exits
+  // anyway (keep-alive clients would otherwise hold Next's graceful close open).
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(3_000),
   // Open SSE streams per client in one web process (a tab holds one).
   MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).default(32),
 });

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { logger } from '../lib/logger';
 
 export const CHANNEL = 'profile_changes';
+export const LISTEN_APPLICATION_NAME = 'ripple-worker-listen';
 const SELF_CHECK_CHANNEL = 'ripple_self_check';
 const SELF_CHECK_TIMEOUT_MS = 5_000;
 
@@ -82,7 +83,13 @@ export async function listenForever(options: ListenOptions): Promise<void> {
   const { connectionString, heartbeatMs, signal } = options;
   let attempt = 0;
   while (!signal.aborted) {
-    const client = new pg.Client({ connectionString, keepAlive: true, connectionTimeoutMillis: 5_000 });
+    const client = new pg.Client({
+      connectionString,
+      keepAlive: true,
+      connectionTimeoutMillis: 5_000,
+      // Lets an operator (or a test) find this connection in pg_stat_activity.
+      application_name: LISTEN_APPLICATION_NAME,
+    });
     let heartbeat: NodeJS.Timeout | undefined;
     const lost = new Promise<string>((resolve) => {
       client.on('error', (error) => resolve(error.message));

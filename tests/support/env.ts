@@ -15,6 +15,12 @@ export const E2E_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_
 export const E2E_REDIS_PREFIX = `ripple-test-e2e${suffix}:`;
 export const E2E_WEB_PORT = 3122 + offset;
 
+export const FAULTS_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_faults${suffix}`;
+export const FAULTS_REDIS_PREFIX = `ripple-test-faults${suffix}:`;
+export const FAULTS_REDIS_PORT = 6411 + offset;
+export const FAULTS_POSTGRES_PORT = 5511 + offset;
+export const FAULTS_WEB_PORTS = [3133 + offset, 3134 + offset] as const;
+
 export const testEnv = {
   DATABASE_URL: TEST_DATABASE_URL,
   REDIS_URL: TEST_REDIS_URL,
