@@ -10,6 +10,7 @@ export const TEST_REDIS_URL = 'redis://127.0.0.1:6379';
 export const TEST_REDIS_PREFIX = `ripple-test-integration${suffix}:`;
 export const TEST_WEB_PORT = 3111 + offset;
 export const TEST_WEB_URL = `http://127.0.0.1:${TEST_WEB_PORT}`;
+export const TEST_LIMITED_WEB_PORT = 3112 + offset;
 
 export const E2E_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_e2e${suffix}`;
 export const E2E_REDIS_PREFIX = `ripple-test-e2e${suffix}:`;
