@@ -53,7 +53,6 @@ export function createProfileCache(redis: Redis, prefix: string) {
   return {
     channel,
     key,
-    keyPattern: `${prefix}profile:*`,
 
     /** Writes the profile unless the cache already holds this version or a newer one. */
     async put(profile: Profile): Promise<boolean> {
@@ -93,6 +92,17 @@ export function createProfileCache(redis: Redis, prefix: string) {
 
     async remove(username: string): Promise<void> {
       await redis.del(key(username));
+    },
+
+    /** Every username the cache holds, in pages (SCAN never blocks Redis the way KEYS does). */
+    async *usernames(): AsyncGenerator<string[]> {
+      const start = `${prefix}profile:`.length;
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}profile:*`, 'COUNT', 1_000);
+        cursor = next;
+        if (keys.length) yield keys.map((cached) => cached.slice(start));
+      } while (cursor !== '0');
     },
   };
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ProfileCache } from './cache';
 import type { Profile } from './profile';
 
-export type ResyncResult = { profiles: number; applied: number; ms: number };
+export type ResyncResult = { profiles: number; applied: number; removed: number; ms: number };
 
 const PAGE_SIZE = 2_000;
 
@@ -36,5 +36,26 @@ export async function resyncCache({
     onPage?.({ profiles, applied });
     if (rows.length < PAGE_SIZE) break;
   }
-  return { profiles, applied, ms: Math.round(performance.now() - started) };
+  const removed = await removeOrphans({ pool, cache });
+  return { profiles, applied, removed, ms: Math.round(performance.now() - started) };
+}
+
+/**
+ * Drops cached profiles whose row is gone (the worker missed the DELETE).
+ * A row created meanwhile may lose its key too; that costs one cache miss,
+ * which reads Postgres and fills the key again.
+ */
+async function removeOrphans({ pool, cache }: { pool: pg.Pool; cache: ProfileCache }): Promise<number> {
+  let removed = 0;
+  for await (const usernames of cache.usernames()) {
+    const { rows } = await pool.query<{ username: string }>('SELECT username FROM profiles WHERE username = ANY($1::text[])', [usernames]);
+    const present = new Set(rows.map((row) => row.username));
+    for (const username of usernames) {
+      if (!present.has(username)) {
+        await cache.remove(username);
+        removed += 1;
+      }
+    }
+  }
+  return removed;
 }

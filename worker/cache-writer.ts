@@ -71,7 +71,7 @@ export class CacheWriter {
             },
           });
           this.lastResync = { ...result, at: new Date().toISOString() };
-          logger.info({ reason, ...result }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale)`);
+          logger.info({ reason, ...result }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale, ${result.removed} deleted)`);
         } while (this.resyncAgain);
         clearTimeout(this.retryTimer);
       } catch (error) {

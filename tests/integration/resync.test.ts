@@ -52,6 +52,38 @@ describe('the cache converges after the worker was away', () => {
     }
   });
 
+  it('a profile deleted and created again while the worker was down converges (versions continue)', async () => {
+    const original = await createProfile(pool, 'reborn_user', { likes: 1 });
+    const first = await startWorker();
+    await pool.query("UPDATE profiles SET likes = likes + 1 WHERE username = 'reborn_user'");
+    await waitFor(async () => (await testCache(redis).get('reborn_user'))?.version === original.version + 1, 'the update in the cache');
+    await first.kill();
+
+    await pool.query("DELETE FROM profiles WHERE username = 'reborn_user'");
+    await pool.query("INSERT INTO profiles (username, display_name, likes) VALUES ('reborn_user', 'Reborn', 0)");
+    const second = await startWorker();
+    try {
+      await waitFor(() => cacheEqualsDatabase(pool, redis), 'the recreated profile in the cache', 5_000);
+      expect((await testCache(redis).get('reborn_user'))?.displayName).toBe('Reborn');
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('a profile deleted while the worker was down leaves the cache on the next resync', async () => {
+    await createProfile(pool, 'gone_user');
+    const first = await startWorker();
+    await waitFor(() => testCache(redis).get('gone_user'), 'the profile in the cache');
+    await first.kill();
+    await pool.query("DELETE FROM profiles WHERE username = 'gone_user'");
+    const second = await startWorker();
+    try {
+      await waitFor(async () => (await testCache(redis).get('gone_user')) === null, 'the orphan to be removed', 5_000);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('an emptied cache is refilled by the worker on start', async () => {
     await deleteKeys(redis);
     const worker = await startWorker();
