@@ -4,17 +4,9 @@ import { useSWRConfig } from 'swr';
 import useSWR from 'swr';
 import { useCallback } from 'react';
 
-// The client's copy of a profile; mirrors the server's JSON.
-export type Profile = {
-  username: string;
-  displayName: string;
-  bio: string;
-  followers: number;
-  followings: number;
-  likes: number;
-  version: number;
-  updatedAt: string;
-};
+import type { Profile } from '@/lib/profile';
+
+export type { Profile };
 
 export const profileKey = (username: string) => `/v1/profile/${username}`;
 

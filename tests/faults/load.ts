@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readSse } from '../support/sse';
 
 type Seen = { username: string; version: number; followers: number; followings: number; likes: number };
 
@@ -72,22 +73,13 @@ export function startWatcher(baseUrls: () => string[], usernames: string[]) {
         const response = await fetch(`${url}/stream?${query}`, { signal: controller.signal });
         if (response.status !== 200 || !response.body) throw new Error(`stream answered ${response.status}`);
         connections.push(seen);
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = block.split('\n').find((line) => line.startsWith('data: '));
-            if (!data || !block.includes('event: profile')) continue;
-            const profile = JSON.parse(data.slice(6)) as Seen;
-            seen.push(profile);
-            const shown = latest.get(profile.username);
-            if (!shown || profile.version > shown.version) latest.set(profile.username, profile);
-          }
-        }
+        await readSse(response.body, ({ event, data }) => {
+          if (event !== 'profile' || data === null) return;
+          const profile = JSON.parse(data) as Seen;
+          seen.push(profile);
+          const shown = latest.get(profile.username);
+          if (!shown || profile.version > shown.version) latest.set(profile.username, profile);
+        });
         cleanEnds.push(connections.length);
       } catch (error) {
         if (running) errors.push((error as Error).message);

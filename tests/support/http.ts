@@ -1,3 +1,4 @@
+import { readSse } from './sse';
 import { TEST_WEB_URL } from './env';
 
 export async function post(username: string, body: unknown, init: { contentType?: string | null; raw?: string; headers?: Record<string, string> } = {}) {
@@ -32,24 +33,10 @@ export function openStream(path: string) {
     status = response.status;
     headers = response.headers;
     if (!response.body) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let event = 'message';
-        const data: string[] = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) comments += 1;
-          else if (line.startsWith('event: ')) event = line.slice(7);
-          else if (line.startsWith('data: ')) data.push(line.slice(6));
-        }
-        if (data.length) events.push({ event, data: data.join('\n') });
-      }
-    }
+    await readSse(response.body, (message) => {
+      comments += message.comments;
+      if (message.data !== null) events.push({ event: message.event, data: message.data });
+    });
   })().catch((error: Error) => {
     if (error.name !== 'AbortError') throw error;
   });
