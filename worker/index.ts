@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       void announce();
       // LISTEN first, then resync: anything committed before LISTEN is in the
       // table, anything after arrives as a notification; the gate orders both.
-      void writer.resync('connected');
+      void writer.resync('connected').then(announce);
     },
     onLost: (reason) => {
       status.listening = false;

@@ -155,6 +155,8 @@ describe('the HTTP contract', () => {
       const healthy = await get('/healthz');
       expect(healthy.status).toBe(200);
       expect(healthy.body).toMatchObject({ status: 'ok', postgres: { ok: true }, redis: { ok: true }, worker: { ok: true } });
+      expect(healthy.body.worker.notificationQueueUsage).toBeGreaterThanOrEqual(0);
+      expect(healthy.body.worker.workers[0]).toMatchObject({ listening: true, lastResync: { profiles: expect.any(Number) } });
 
       await worker.stop();
       const down = await get('/healthz');
