@@ -9,6 +9,7 @@ const serverEnv = {
   REDIS_PREFIX: E2E_REDIS_PREFIX,
   LOG_LEVEL: 'warn',
   NEXT_TELEMETRY_DISABLED: '1',
+  WORKER_METRICS_PORT: '0',
 };
 
 export default defineConfig({

@@ -28,6 +28,11 @@ const configSchema = z.object({
   LISTEN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
   // Heartbeat comments on every SSE stream, well inside common proxy idle timeouts.
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(15_000).default(10_000),
+  // The worker's Prometheus /metrics port; 0 turns it off. A port already taken
+  // (another worker on this machine) is logged and skipped, never fatal.
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  // 127.0.0.1 keeps the figures private to the machine; 0.0.0.0 lets a remote Prometheus scrape them.
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -3,6 +3,7 @@ import { decodeProfile, getProfileCache } from './cache';
 import { logger } from './logger';
 import type { Profile } from './profile';
 import { createRedis } from './redis';
+import { countOpenStreamsWith, recordChange } from './web-metrics';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
@@ -108,6 +109,7 @@ export class LiveHub {
       return;
     }
     const targets = this.byUsername.get(profile.username);
+    recordChange(profile.updatedAt, this.everything.size + (targets?.size ?? 0));
     if (!targets && this.everything.size === 0) return;
     const frame = profileFrame(profile);
     for (const listener of this.everything) listener.onChange(frame, profile);
@@ -119,6 +121,10 @@ export class LiveHub {
 const globalForLive = globalThis as unknown as { rippleLiveHub?: LiveHub };
 
 export function getLiveHub(): LiveHub {
-  globalForLive.rippleLiveHub ??= new LiveHub(createRedis('subscriber'), getProfileCache().channel);
+  if (!globalForLive.rippleLiveHub) {
+    const hub = new LiveHub(createRedis('subscriber'), getProfileCache().channel);
+    countOpenStreamsWith(() => hub.size);
+    globalForLive.rippleLiveHub = hub;
+  }
   return globalForLive.rippleLiveHub;
 }

@@ -14,6 +14,8 @@ export const TEST_WEB_URL = `http://127.0.0.1:${TEST_WEB_PORT}`;
 export const E2E_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_e2e${suffix}`;
 export const E2E_REDIS_PREFIX = `ripple-test-e2e${suffix}:`;
 export const E2E_WEB_PORT = 3122 + offset;
+// Worker /metrics ports for the tests that ask for one (testEnv turns them off otherwise).
+export const TEST_WORKER_METRICS_PORT = 9470 + offset;
 
 export const testEnv = {
   DATABASE_URL: TEST_DATABASE_URL,
@@ -24,5 +26,7 @@ export const testEnv = {
   RESYNC_INTERVAL_MS: '60000',
   LISTEN_HEARTBEAT_MS: '1000',
   SSE_HEARTBEAT_MS: '300',
+  // Off unless a test asks for one: many workers start side by side here.
+  WORKER_METRICS_PORT: '0',
   NEXT_TELEMETRY_DISABLED: '1',
 } as const;

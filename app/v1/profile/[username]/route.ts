@@ -3,23 +3,24 @@ import { ProblemError } from '@/lib/problem';
 import { COUNTER_LABELS } from '@/lib/profile';
 import { applyDeltas, getProfile } from '@/lib/profiles';
 import { readJsonBody } from '@/lib/request-body';
+import { withRequestMetrics } from '@/lib/web-metrics';
 import { parseDeltas } from './schema';
 
 type Context = { params: Promise<{ username: string }> };
 
 export const dynamic = 'force-dynamic';
 
-export async function GET(_request: Request, { params }: Context): Promise<Response> {
-  return handle(async () => {
+export const GET = withRequestMetrics('/v1/profile/[username]', async (_request: Request, { params }: Context) =>
+  handle(async () => {
     const username = parseUsername((await params).username);
     const profile = await getProfile({ username });
     if (!profile) throw new ProblemError('not-found', `There is no profile @${username}.`);
     return json(profile);
-  });
-}
+  }),
+);
 
-export async function POST(request: Request, { params }: Context): Promise<Response> {
-  return handle(async () => {
+export const POST = withRequestMetrics('/v1/profile/[username]', async (request: Request, { params }: Context) =>
+  handle(async () => {
     const username = parseUsername((await params).username);
     const deltas = parseDeltas(await readJsonBody(request));
     const result = await applyDeltas({ username, deltas });
@@ -35,5 +36,5 @@ export async function POST(request: Request, { params }: Context): Promise<Respo
           { counter: result.counter },
         );
     }
-  });
-}
+  }),
+);

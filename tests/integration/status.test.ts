@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import type { SystemStatus } from '@/lib/status';
+import { createProfile, testPool } from '../support/db';
+import { get, post } from '../support/http';
+import { startWorker, waitFor, type Started } from '../support/processes';
+
+const status = async () => {
+  const response = await get('/v1/status');
+  expect(response.status).toBe(200);
+  return response.body as SystemStatus;
+};
+
+describe("GET /v1/status gathers every process's figures", () => {
+  let pool: pg.Pool;
+  let worker: Started;
+
+  beforeAll(async () => {
+    pool = testPool();
+    worker = await startWorker();
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await pool?.end();
+  });
+
+  it('reports the health of each part and lists this web process and the worker', async () => {
+    const first = await status();
+    expect(first.postgres).toMatchObject({ ok: true, error: null });
+    expect(first.redis).toMatchObject({ ok: true, error: null });
+    expect(first.workers.ok).toBe(true);
+    expect(first.web.list.map((web) => web.id)).toContain(first.web.self);
+    // The worker announces again right after its first resync; wait for that one.
+    const announced = await waitFor(
+      async () => (await status()).workers.list.find((w) => w.pid === worker.child.pid && w.lastResync),
+      'the announcement after the first resync',
+    );
+    expect(announced).toMatchObject({ listening: true, lastError: null });
+    expect(announced.lastResync!.profiles).toBeGreaterThan(0);
+  });
+
+  it('its figures move when updates flow, on the web side and in the worker announcement', async () => {
+    await createProfile(pool, 'status_user');
+    const before = await status();
+    const workerBefore = before.workers.list.find((w) => w.pid === worker.child.pid)!;
+    for (let i = 0; i < 4; i += 1) expect((await post('status_user', { followers: 1 })).status).toBe(200);
+
+    const after = await waitFor(async () => {
+      const now = await status();
+      const announced = now.workers.list.find((w) => w.pid === worker.child.pid);
+      return announced && announced.received >= workerBefore.received + 4 && now.web.stream.total >= before.web.stream.total + 4 && now;
+    }, 'the next worker announcement with the new notifications', 15_000);
+
+    const announced = after.workers.list.find((w) => w.pid === worker.child.pid)!;
+    expect(announced.queueUsage).toBeGreaterThanOrEqual(0);
+    const recent = announced.commitToCache!.points.reduce((sum, point) => sum + point.count, 0);
+    expect(recent).toBeGreaterThanOrEqual(4);
+    expect(after.web.stream.histogram.counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    expect(after.web.stream.points.some((point) => point.count > 0 && point.p50 !== null)).toBe(true);
+  });
+});
