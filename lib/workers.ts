@@ -21,6 +21,8 @@ export type WorkerStatus = {
   lastErrorAt: string | null;
   /** pg_notification_queue_usage(): 0..1 of the server's NOTIFY queue in use, null if unknown. */
   queueUsage: number | null;
+  /** The queue usage at each announcement over the last minutes. */
+  queueHistory: Array<{ t: number; usage: number }>;
   /** The port serving this worker's /metrics, or null when off or taken. */
   metricsPort: number | null;
   /** Notifications over the last minutes with their commit→cache latency. */

@@ -32,6 +32,7 @@ export class WorkerReporter {
       lastError: null,
       lastErrorAt: null,
       queueUsage: null,
+      queueHistory: [],
       metricsPort: null,
       commitToCache: null,
     };
@@ -46,6 +47,12 @@ export class WorkerReporter {
   async announce(): Promise<void> {
     const { writer } = this;
     this.status.queueUsage = await this.queueUsage();
+    if (this.status.queueUsage !== null) {
+      this.status.queueHistory.push({ t: Date.now(), usage: this.status.queueUsage });
+      // Keep the same few minutes as the latency window.
+      const oldest = Date.now() - writer.window.windowS * 1000;
+      while (this.status.queueHistory[0].t < oldest) this.status.queueHistory.shift();
+    }
     Object.assign(this.status, {
       at: new Date().toISOString(),
       received: writer.received,
