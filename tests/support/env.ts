@@ -16,6 +16,9 @@ export const E2E_REDIS_PREFIX = `ripple-test-e2e${suffix}:`;
 export const E2E_WEB_PORT = 3122 + offset;
 // Worker /metrics ports for the tests that ask for one (testEnv turns them off otherwise).
 export const TEST_WORKER_METRICS_PORT = 9470 + offset;
+// Free ports for the project-local servers that the setup test starts (never 5432 or 6379).
+export const LOCAL_PG_PORT = 15432 + offset;
+export const LOCAL_REDIS_PORT = 16379 + offset;
 
 export const testEnv = {
   DATABASE_URL: TEST_DATABASE_URL,
