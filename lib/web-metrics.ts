@@ -69,6 +69,11 @@ export function recordChange(updatedAt: string, listeners: number): void {
   streamWindow().record(ms);
 }
 
+/** Creates every series at zero, so a scraper sees them before the first request or change. */
+export function registerWebMetrics(): void {
+  for (const create of [requests, requestSeconds, messages, eventsSent, commitToStream]) create();
+}
+
 type Handler<C> = (request: Request, context: C) => Promise<Response>;
 
 /** Counts and times every answer of a route handler, labelled by the route's pattern (never the raw URL, which would explode the label set). */

@@ -47,6 +47,8 @@ export const workerMetrics = {
  * keeps the port. Resolves with the port it listens on, or null.
  */
 export function serveMetrics(port: number, host: string): Promise<{ port: number | null; close: () => Promise<void> }> {
+  // Every series exists from the first scrape, at zero, not only after its first event.
+  for (const create of Object.values(workerMetrics)) create();
   if (port === 0) return Promise.resolve({ port: null, close: async () => undefined });
   const server = http.createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
