@@ -47,3 +47,9 @@ export async function checkHealth(): Promise<Health> {
     worker,
   };
 }
+
+/** What /healthz answers: the checks without the workers' rolling figures, which only the status page needs. */
+export function healthSummary(health: Health) {
+  const workers = health.worker.workers.map((worker) => ({ ...worker, commitToCache: undefined, queueHistory: undefined }));
+  return { ...health, worker: { ...health.worker, workers } };
+}

@@ -35,6 +35,13 @@ function ownedByPostgres(dir: string): void {
     throw new SetupError('PostgreSQL will not run as root and there is no `postgres` user: run `npm start` as a normal user, or create one with `sudo adduser --system --group postgres`.');
   }
   chownSync(dir, Number(id.stdout), Number(gid.stdout));
+  // A checkout under a private home (/root is 0700) is out of the postgres user's reach.
+  if (spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-w', dir]).status !== 0) {
+    throw new SetupError(
+      `The postgres user cannot write ${dir} (a parent directory is private to root). ` +
+        'Point LOCAL_DATA_DIR at a directory it can reach, e.g. `LOCAL_DATA_DIR=/var/tmp/ripple-data npm start`.',
+    );
+  }
 }
 
 async function startPostgres(url: URL, dataDir: string, log: Log): Promise<LocalServer> {

@@ -1,4 +1,4 @@
-import { checkHealth } from '@/lib/health';
+import { checkHealth, healthSummary } from '@/lib/health';
 import { json } from '@/lib/http';
 import { problem } from '@/lib/problem';
 import { withRequestMetrics } from '@/lib/web-metrics';
@@ -6,7 +6,7 @@ import { withRequestMetrics } from '@/lib/web-metrics';
 export const dynamic = 'force-dynamic';
 
 export const GET = withRequestMetrics('/healthz', async () => {
-  const health = await checkHealth();
+  const health = healthSummary(await checkHealth());
   if (health.ok) return json({ status: 'ok', ...health });
   const down = (['postgres', 'redis', 'worker'] as const).filter((part) => !health[part].ok);
   return problem('unavailable', `Not ready: ${down.join(', ')} ${down.length > 1 ? 'are' : 'is'} down.`, { down, ...health });

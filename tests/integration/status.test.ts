@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import type { SystemStatus } from '@/lib/status';
 import { createProfile, testPool } from '../support/db';
+import { LOCAL_PG_PORT, TEST_WEB_PORT } from '../support/env';
 import { get, post } from '../support/http';
-import { startWorker, waitFor, type Started } from '../support/processes';
+import { startWeb, startWorker, waitFor, type Started } from '../support/processes';
 
 const status = async () => {
   const response = await get('/v1/status');
@@ -58,5 +59,26 @@ describe("GET /v1/status gathers every process's figures", () => {
     expect(recent).toBeGreaterThanOrEqual(4);
     expect(after.web.stream.histogram.counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
     expect(after.web.stream.points.some((point) => point.count > 0 && point.p50 !== null)).toBe(true);
+  });
+
+  it('says in plain words what is wrong when PostgreSQL does not answer, and still renders', async () => {
+    // A second real web server whose DATABASE_URL points at a port where nothing listens.
+    const deadPort = LOCAL_PG_PORT + 2;
+    const port = TEST_WEB_PORT + 8;
+    const web = await startWeb({ DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPort}/ripple` }, port);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/status`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as SystemStatus;
+      expect(body.postgres.ok).toBe(false);
+      expect(body.postgres.error).toBe(`Nothing answers at 127.0.0.1:${deadPort}: PostgreSQL is not running there, or listens on another port.`);
+      expect(body.postgres.detail).toContain('ECONNREFUSED');
+      expect(body.redis.ok).toBe(true);
+      const page = await fetch(`http://127.0.0.1:${port}/status`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('PostgreSQL is not running there');
+    } finally {
+      await web.stop();
+    }
   });
 });
