@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { logger } from './logger';
 import { LATENCY_BUCKETS_S, metric, msSince } from './metrics';
 import { RollingWindow } from './rolling';
 
@@ -87,8 +88,11 @@ export function withRequestMetrics<C>(route: string, handler: Handler<C>): Handl
       return response;
     } finally {
       const labels = { route, method: request.method, status: String(status) };
+      const seconds = (performance.now() - started) / 1000;
       requests().inc(labels);
-      requestSeconds().observe(labels, (performance.now() - started) / 1000);
+      requestSeconds().observe(labels, seconds);
+      // One line per request at debug level: the route pattern, never the body or query.
+      logger.debug({ ...labels, ms: Math.round(seconds * 10_000) / 10 }, `http: ${request.method} ${route} ${status}`);
     }
   };
 }

@@ -41,9 +41,10 @@ async function main(): Promise<void> {
   reporter.status.metricsPort = metrics.port;
   cleanups.push(() => metrics.close());
   const announce = () => void reporter.announce();
+  // Cleanups run in reverse: the timer stops before the key is removed.
+  cleanups.push(() => reporter.retire());
   const announcer = setInterval(announce, WORKER_ANNOUNCE_MS);
   cleanups.push(() => clearInterval(announcer));
-  cleanups.push(() => reporter.retire());
 
   // A Redis that comes back may have lost everything (restart, FLUSHALL).
   let redisWasReady = redis.status === 'ready';

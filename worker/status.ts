@@ -12,6 +12,7 @@ import { workerMetrics } from './metrics';
  */
 export class WorkerReporter {
   readonly status: WorkerStatus;
+  private retired = false;
 
   constructor(
     private readonly redis: Redis,
@@ -46,6 +47,7 @@ export class WorkerReporter {
   /** Reads the queue usage, then announces; never throws (a down Redis or Postgres is reported elsewhere). */
   async announce(): Promise<void> {
     const { writer } = this;
+    if (this.retired) return;
     this.status.queueUsage = await this.queueUsage();
     if (this.status.queueUsage !== null) {
       this.status.queueHistory.push({ t: Date.now(), usage: this.status.queueUsage });
@@ -62,10 +64,13 @@ export class WorkerReporter {
       lastErrorAt: writer.lastErrorAt,
       commitToCache: writer.window.snapshot(),
     });
+    // An announcement still in flight at shutdown must not bring the key back.
+    if (this.retired) return;
     await announceWorker(this.redis, this.prefix, this.status).catch(() => undefined);
   }
 
   async retire(): Promise<void> {
+    this.retired = true;
     await retireWorker(this.redis, this.prefix, this.status.id).catch(() => undefined);
   }
 
