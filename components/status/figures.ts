@@ -25,6 +25,8 @@ export function figures(status: SystemStatus) {
   const applied = mergeMax(workers.map((worker) => (worker.commitToCache?.points ?? []).map((p) => ({ t: p.t, v: p.perSecond }))));
   const queue = mergeMax(workers.map((worker) => (worker.queueHistory ?? []).map((q) => ({ t: q.t, v: q.usage * 100 }))));
   const recent = lastDone(stream.points);
+  // Latency of the latest step that saw changes: a quiet minute has no latency to show, but the last one still holds.
+  const busy = [...stream.points].reverse().find((point) => point.p50 !== null);
   const latestLag = [...lag].reverse().find((p) => p.v !== null)?.v ?? null;
   const resyncs = workers.flatMap((worker) => (worker.lastResync ? [worker.lastResync] : [])).sort((a, b) => b.at.localeCompare(a.at));
   const queueNow = workers.reduce<number | null>((max, worker) => (worker.queueUsage === null ? max : Math.max(max ?? 0, worker.queueUsage)), null);
@@ -34,8 +36,9 @@ export function figures(status: SystemStatus) {
     to,
     updatesPerSecond: recent?.perSecond ?? 0,
     changesSeen: stream.total,
-    streamP50: recent?.p50 ?? null,
-    streamP99: recent?.p99 ?? null,
+    streamP50: busy?.p50 ?? null,
+    streamP99: busy?.p99 ?? null,
+    stepS: stream.stepS,
     workerLag: latestLag,
     queuePercent: queueNow === null ? null : queueNow * 100,
     listening,

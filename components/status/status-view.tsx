@@ -14,7 +14,7 @@ function Tile({ label, value, hint, testId, raw }: { label: string; value: strin
       <div data-testid={testId} data-value={raw ?? ''} className="mt-1 text-2xl font-bold tabular-nums">
         {value}
       </div>
-      {hint && <div className="mt-0.5 text-xs text-slate-500 dark:text-slate-400">{hint}</div>}
+      {hint && <div className="mt-0.5 text-xs text-slate-500 [overflow-wrap:anywhere] dark:text-slate-400">{hint}</div>}
     </div>
   );
 }
@@ -37,7 +37,7 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
       <section aria-label="Vital signs" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
         <Tile testId="stat-updates-per-second" label="Updates / s" value={String(f.updatesPerSecond)} raw={f.updatesPerSecond} hint="seen by this web process" />
         <Tile testId="stat-changes-seen" label="Changes seen" value={f.changesSeen.toLocaleString('en-US')} raw={f.changesSeen} hint="since this process started" />
-        <Tile testId="stat-stream-latency" label="Commit → stream" value={ms(f.streamP50)} raw={f.streamP50} hint={`p50 · p99 ${ms(f.streamP99)}`} />
+        <Tile testId="stat-stream-latency" label="Commit → stream" value={ms(f.streamP50)} raw={f.streamP50} hint={`p50 · p99 ${ms(f.streamP99)} · latest ${f.stepS} s with changes`} />
         <Tile testId="stat-worker-lag" label="Worker lag" value={ms(f.workerLag)} raw={f.workerLag} hint="commit → cache, p99" />
         <Tile testId="stat-queue" label="NOTIFY queue" value={f.queuePercent === null ? '–' : `${f.queuePercent.toFixed(f.queuePercent < 1 ? 2 : 0)} %`} raw={f.queuePercent} hint="pg_notification_queue_usage()" />
         <Tile testId="stat-open-streams" label="Open streams" value={String(f.openStreams)} raw={f.openStreams} hint={`over ${status.web.list.length} web process${status.web.list.length === 1 ? '' : 'es'}`} />

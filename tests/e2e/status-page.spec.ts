@@ -52,3 +52,14 @@ test('the status page follows the dark colour scheme', async ({ browser }) => {
   expect(dark.text).not.toBe(light.text);
   expect(dark.background).not.toBe(dark.text);
 });
+
+test('the status page fits a phone screen', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
+  await page.goto('/status');
+  await expect(page.getByTestId('chart-latency-histogram')).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await screenshot(page, 'status-phone', { width: 375, height: 740 });
+  await context.close();
+});
