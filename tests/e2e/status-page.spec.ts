@@ -24,8 +24,10 @@ test('the numbers and plots move when updates flow', async ({ page }) => {
   // Made by hand in SQL, as psql would: the trigger, the worker, Redis and the web process all count them.
   for (let i = 0; i < 12; i += 1) await sql("UPDATE profiles SET likes = likes + 1 WHERE username = 'frank'");
 
-  await expect.poll(() => value(page, 'stat-changes-seen')).toBeGreaterThanOrEqual(seen + 12);
-  await expect.poll(async () => Number(await page.getByTestId('chart-latency-histogram').getAttribute('data-total'))).toBeGreaterThanOrEqual(plotted + 12);
+  // The worker keeps only the newest of a profile's changes that arrive in one batch, so
+  // fewer than 12 may be published: the figures must move, not match the count.
+  await expect.poll(() => value(page, 'stat-changes-seen')).toBeGreaterThan(seen);
+  await expect.poll(async () => Number(await page.getByTestId('chart-latency-histogram').getAttribute('data-total'))).toBeGreaterThan(plotted);
   await expect(page.getByTestId('stat-stream-latency')).toHaveText(/ms$/);
   // The worker's own figures arrive with its next announcement, every 5 s.
   await expect(page.getByTestId('stat-worker-lag')).toHaveText(/ms$/, { timeout: 12_000 });

@@ -58,13 +58,16 @@ describe('Prometheus metrics from the real web server and worker', () => {
 
     expect(grew(web0, web1, 'ripple_http_requests_total', postOk)).toBe(5);
     expect(grew(web0, web1, 'ripple_http_request_duration_seconds_count', postOk)).toBe(5);
-    expect(grew(web0, web1, 'ripple_live_messages_total')).toBeGreaterThanOrEqual(5);
-    expect(grew(web0, web1, 'ripple_sse_events_sent_total')).toBeGreaterThanOrEqual(5);
-    expect(grew(web0, web1, 'ripple_commit_to_stream_seconds_count')).toBeGreaterThanOrEqual(5);
+    // Every notification is counted; after that, the worker keeps only the newest of a
+    // profile's changes that arrive in one batch, so later stages may count fewer than 5.
     expect(grew(worker0, worker1, 'ripple_worker_notifications_total')).toBeGreaterThanOrEqual(5);
-    expect(grew(worker0, worker1, 'ripple_worker_cache_writes_applied_total', { source: 'live' })).toBeGreaterThanOrEqual(5);
     expect(grew(worker0, worker1, 'ripple_worker_batch_size_count')).toBeGreaterThanOrEqual(1);
-    expect(grew(worker0, worker1, 'ripple_worker_commit_to_cache_seconds_count')).toBeGreaterThanOrEqual(5);
+    expect(grew(worker0, worker1, 'ripple_worker_batch_size_sum')).toBeGreaterThanOrEqual(1);
+    expect(grew(worker0, worker1, 'ripple_worker_cache_writes_applied_total', { source: 'live' })).toBeGreaterThanOrEqual(1);
+    expect(grew(worker0, worker1, 'ripple_worker_commit_to_cache_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(grew(web0, web1, 'ripple_live_messages_total')).toBeGreaterThanOrEqual(1);
+    expect(grew(web0, web1, 'ripple_sse_events_sent_total')).toBeGreaterThanOrEqual(1);
+    expect(grew(web0, web1, 'ripple_commit_to_stream_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(sample(worker1, 'ripple_worker_notification_queue_usage')).toBeGreaterThanOrEqual(0);
   });
 

@@ -50,14 +50,15 @@ describe("GET /v1/status gathers every process's figures", () => {
     const after = await waitFor(async () => {
       const now = await status();
       const announced = now.workers.list.find((w) => w.pid === worker.child.pid);
-      return announced && announced.received >= workerBefore.received + 4 && now.web.stream.total >= before.web.stream.total + 4 && now;
+      // received counts every notification; later stages may see fewer (a batch keeps a profile's newest change).
+      return announced && announced.received >= workerBefore.received + 4 && now.web.stream.total > before.web.stream.total && now;
     }, 'the next worker announcement with the new notifications', 15_000);
 
     const announced = after.workers.list.find((w) => w.pid === worker.child.pid)!;
     expect(announced.queueUsage).toBeGreaterThanOrEqual(0);
     const recent = announced.commitToCache!.points.reduce((sum, point) => sum + point.count, 0);
-    expect(recent).toBeGreaterThanOrEqual(4);
-    expect(after.web.stream.histogram.counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    expect(recent).toBeGreaterThanOrEqual(1);
+    expect(after.web.stream.histogram.counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
     expect(after.web.stream.points.some((point) => point.count > 0 && point.p50 !== null)).toBe(true);
   });
 
