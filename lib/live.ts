@@ -4,6 +4,7 @@ import { logger } from './logger';
 import type { Profile } from './profile';
 import { createRedis } from './redis';
 import { countOpenStreamsWith, recordChange } from './web-metrics';
+import { startWebAnnouncer } from './web-processes';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
@@ -125,6 +126,8 @@ export function getLiveHub(): LiveHub {
     const hub = new LiveHub(createRedis('subscriber'), getProfileCache().channel);
     countOpenStreamsWith(() => hub.size);
     globalForLive.rippleLiveHub = hub;
+    // A process that serves streams shows on the status page even if no one asked it for /status.
+    startWebAnnouncer();
   }
   return globalForLive.rippleLiveHub;
 }

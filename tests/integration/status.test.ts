@@ -82,4 +82,24 @@ describe("GET /v1/status gathers every process's figures", () => {
       await web.stop();
     }
   });
+
+  it('lists every web process with its open streams, whichever process answers', async () => {
+    const port = TEST_WEB_PORT + 9;
+    const other = await startWeb({}, port);
+    const controller = new AbortController();
+    try {
+      // A stream on the second process only; the first one answers /v1/status.
+      const stream = await fetch(`http://127.0.0.1:${port}/stream?u=alice`, { signal: controller.signal });
+      expect(stream.status).toBe(200);
+      const seen = await waitFor(async () => {
+        const body = await status();
+        const web = body.web.list.find((process) => process.pid === other.child.pid);
+        return web && web.openStreams >= 1 && body;
+      }, 'the second web process to announce its open stream', 15_000);
+      expect(seen.web.list.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      controller.abort();
+      await other.stop();
+    }
+  });
 });
