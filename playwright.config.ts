@@ -10,6 +10,7 @@ const serverEnv = {
   LOG_LEVEL: 'warn',
   NEXT_TELEMETRY_DISABLED: '1',
   RATE_LIMIT_BURST: '100000',
+  WORKER_METRICS_PORT: '0',
 };
 
 export default defineConfig({

@@ -2,7 +2,7 @@
 
 export default function ErrorPage({ reset }: { error: Error; reset: () => void }) {
   return (
-    <div role="alert" className="rounded-3xl border border-rose-200 bg-white p-8 text-center dark:border-rose-900 dark:bg-slate-900">
+    <div role="alert" className="mx-auto max-w-2xl rounded-3xl border border-rose-200 bg-white p-8 text-center dark:border-rose-900 dark:bg-slate-900">
       <h1 className="text-xl font-bold">Ripple can&apos;t load this page right now</h1>
       <p className="mt-2 text-slate-500 dark:text-slate-400">
         The database or cache may be restarting. Nothing you did was lost; try again in a few seconds.

@@ -8,7 +8,7 @@ export default async function HomePage() {
   // One stream carries every row's changes, so the list shows at most as many as one stream may name.
   const profiles = await listProfiles({ limit: MAX_STREAM_USERNAMES });
   return (
-    <div className="space-y-6">
+    <div className="mx-auto max-w-2xl space-y-6">
       <p className="text-slate-600 dark:text-slate-300">
         Open a profile in two tabs and press <strong>+</strong> in one: the other follows within milliseconds. Every
         number travels Postgres → NOTIFY → worker → Redis → Server-Sent Events.

@@ -1,5 +1,6 @@
 'use client';
 
+import { AnimatedNumber } from './animated-number';
 import type { Counter } from './send-delta';
 
 const formatter = new Intl.NumberFormat('en-US');
@@ -23,7 +24,7 @@ export function CounterControl({ counter, label, value, onChange }: Props) {
         aria-label={`${label}: ${formatter.format(value)}`}
         className="text-2xl font-bold tabular-nums sm:text-3xl"
       >
-        {formatter.format(value)}
+        <AnimatedNumber value={value} />
       </output>
       <span className="text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400">{label}</span>
       <div className="flex gap-2">

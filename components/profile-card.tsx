@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Avatar } from './avatar';
 import { CounterControl } from './counter-control';
+import { LatencyBadge } from './latency-badge';
 import { LiveBadge } from './live-badge';
 import { useProfile, type Profile } from './profile-store';
 import { sendDelta, type Counter } from './send-delta';
@@ -16,7 +17,7 @@ const COUNTERS: Array<[Counter, string]> = [
 
 export function ProfileCard({ initial }: { initial: Profile }) {
   const profile = useProfile(initial);
-  const live = useLiveProfiles([initial.username]);
+  const { state: live, arrival } = useLiveProfiles([initial.username]);
   const [error, setError] = useState<string | null>(null);
   const clearTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
@@ -38,7 +39,10 @@ export function ProfileCard({ initial }: { initial: Profile }) {
       <div className="px-5 pb-6 sm:px-8">
         <div className="-mt-10 flex items-end justify-between">
           <Avatar username={profile.username} displayName={profile.displayName} size="lg" />
-          <LiveBadge state={live} />
+          <span className="flex flex-wrap items-center justify-end gap-2">
+            <LatencyBadge arrival={arrival} />
+            <LiveBadge state={live} />
+          </span>
         </div>
         <h1 className="mt-3 text-2xl font-bold tracking-tight" data-testid="display-name">
           {profile.displayName}
@@ -58,7 +62,8 @@ export function ProfileCard({ initial }: { initial: Profile }) {
           aria-live="polite"
           className={`mt-4 min-h-6 text-sm ${error ? 'text-rose-600 dark:text-rose-400' : 'text-slate-400 dark:text-slate-500'}`}
         >
-          {error ?? `Version ${profile.version} · every number here came from Postgres through the cache.`}
+          {error ??
+            `Version ${profile.version} · every number here came from Postgres through the cache.${arrival ? ' The latency compares the database clock with this browser’s: one machine in this demo.' : ''}`}
         </p>
       </div>
     </article>

@@ -1,12 +1,11 @@
 'use client';
 
 import Link from 'next/link';
+import { AnimatedNumber } from './animated-number';
 import { Avatar } from './avatar';
 import { LiveBadge } from './live-badge';
 import { useProfile, type Profile } from './profile-store';
 import { useLiveProfiles } from './use-live-profiles';
-
-const formatter = new Intl.NumberFormat('en-US');
 
 function ProfileRow({ initial }: { initial: Profile }) {
   const profile = useProfile(initial);
@@ -30,7 +29,7 @@ function ProfileRow({ initial }: { initial: Profile }) {
           {stats.map(([counter, value, label]) => (
             <span key={counter} className="w-14 sm:w-20">
               <span data-testid={`counter-${counter}`} data-value={value} aria-live="polite" className="block text-sm font-semibold tabular-nums sm:text-base">
-                {formatter.format(value)}
+                <AnimatedNumber value={value} />
               </span>
               <span className="block text-xs text-slate-500 dark:text-slate-400">{label}</span>
             </span>
@@ -42,7 +41,7 @@ function ProfileRow({ initial }: { initial: Profile }) {
 }
 
 export function ProfileList({ initial }: { initial: Profile[] }) {
-  const live = useLiveProfiles(initial.map((profile) => profile.username));
+  const { state: live } = useLiveProfiles(initial.map((profile) => profile.username));
   return (
     <section className="rounded-3xl border border-slate-200 bg-white p-2 shadow-sm dark:border-slate-800 dark:bg-slate-900">
       <div className="flex items-center justify-between px-4 py-3">

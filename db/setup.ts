@@ -12,7 +12,8 @@ async function main(): Promise<void> {
   } catch (error) {
     throw new Error(
       `cannot use PostgreSQL at ${where.host} (${(error as Error).message}). ` +
-        'Start it (e.g. `sudo pg_ctlcluster 15 main start`) or point DATABASE_URL at a running server.',
+        '`npm start` and `npm run dev` start a project-local server by themselves when DATABASE_URL is on localhost; ' +
+        'otherwise start yours (e.g. `sudo pg_ctlcluster 15 main start`) or point DATABASE_URL at a running server.',
     );
   }
   const ran = await migrate(DATABASE_URL);

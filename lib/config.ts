@@ -37,6 +37,14 @@ const configSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(3_000),
   // Open SSE streams per client in one web process (a tab holds one).
   MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).default(32),
+  // The worker's Prometheus /metrics port; 0 turns it off. A port already taken
+  // (another worker on this machine) is logged and skipped, never fatal.
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  // 127.0.0.1 keeps the figures private to the machine; 0.0.0.0 lets a remote Prometheus scrape them.
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  // Where `npm start` keeps the data of the PostgreSQL and Redis it starts itself
+  // when the local defaults are not running (git-ignored).
+  LOCAL_DATA_DIR: z.string().min(1).default('.data'),
 });
 
 export type Config = z.infer<typeof configSchema>;

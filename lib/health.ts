@@ -40,7 +40,7 @@ export async function checkHealth(): Promise<Health> {
     ms: workers.ms,
     count: found.length,
     lagMs: largest(found.map((w) => w.lagMs)),
-    notificationQueueUsage: largest(found.map((w) => w.notificationQueueUsage)),
+    notificationQueueUsage: largest(found.map((w) => w.queueUsage)),
     workers: found,
     ...(listening > 0
       ? {}
@@ -52,4 +52,10 @@ export async function checkHealth(): Promise<Health> {
     redis: { ok: ping.ok, ms: ping.ms, ...(ping.error ? { error: ping.error } : {}) },
     worker,
   };
+}
+
+/** What /healthz answers: the checks without the workers' rolling figures, which only the status page needs. */
+export function healthSummary(health: Health) {
+  const workers = health.worker.workers.map((worker) => ({ ...worker, commitToCache: undefined, queueHistory: undefined }));
+  return { ...health, worker: { ...health.worker, workers } };
 }

@@ -3,6 +3,8 @@ import { decodeProfile, getProfileCache } from './cache';
 import { logger } from './logger';
 import type { Profile } from './profile';
 import { createRedis } from './redis';
+import { countOpenStreamsWith, recordChange } from './web-metrics';
+import { startWebAnnouncer } from './web-processes';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
@@ -112,6 +114,7 @@ export class LiveHub {
       return;
     }
     const targets = this.byUsername.get(profile.username);
+    recordChange(profile.updatedAt, this.everything.size + (targets?.size ?? 0));
     if (!targets && this.everything.size === 0) return;
     const frame = profileFrame(profile);
     for (const listener of this.everything) listener.onChange(frame, profile);
@@ -131,6 +134,12 @@ export function shutdownLiveHub(): number {
 }
 
 export function getLiveHub(): LiveHub {
-  globalForLive.rippleLiveHub ??= new LiveHub(createRedis('subscriber'), getProfileCache().channel);
+  if (!globalForLive.rippleLiveHub) {
+    const hub = new LiveHub(createRedis('subscriber'), getProfileCache().channel);
+    countOpenStreamsWith(() => hub.size);
+    globalForLive.rippleLiveHub = hub;
+    // A process that serves streams shows on the status page even if no one asked it for /status.
+    startWebAnnouncer();
+  }
   return globalForLive.rippleLiveHub;
 }

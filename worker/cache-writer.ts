@@ -1,8 +1,11 @@
 import type pg from 'pg';
 import type { ProfileCache } from '../lib/cache';
 import { logger } from '../lib/logger';
+import { msSince } from '../lib/metrics';
+import { RollingWindow } from '../lib/rolling';
 import { profileSchema, type Profile } from '../lib/profile';
 import { resyncCache, type ResyncResult } from '../lib/resync';
+import { workerMetrics } from './metrics';
 
 type Deletion = { username: string; deleted: true };
 
@@ -23,10 +26,14 @@ function parseNotification(payload: string): Profile | Deletion | null {
  * resync asked for while one runs is run once more afterwards, never in parallel.
  */
 export class CacheWriter {
+  received = 0;
   applied = 0;
   lastResync: (ResyncResult & { at: string }) | null = null;
   lastError: string | null = null;
   lagMs: number | null = null;
+  lastErrorAt: string | null = null;
+  /** Live changes and their commit→cache latency, for the status page. */
+  readonly window = new RollingWindow();
 
   private pending = new Map<string, Profile | Deletion>();
   private flushing: Promise<void> | null = null;
@@ -40,6 +47,8 @@ export class CacheWriter {
   ) {}
 
   accept(payload: string): void {
+    this.received += 1;
+    workerMetrics.received().inc();
     const change = parseNotification(payload);
     if (!change) {
       logger.warn({ payload: payload.slice(0, 200) }, 'worker: ignored a notification that is not a profile');
@@ -71,11 +80,13 @@ export class CacheWriter {
             },
           });
           this.lastResync = { ...result, at: new Date().toISOString() };
+          workerMetrics.resyncSeconds().observe(result.ms / 1000);
+          workerMetrics.applied().inc({ source: 'resync' }, result.applied);
           logger.info({ reason, ...result }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale, ${result.removed} deleted)`);
         } while (this.resyncAgain);
         clearTimeout(this.retryTimer);
       } catch (error) {
-        this.lastError = (error as Error).message;
+        this.failed(error);
         logger.warn({ err: this.lastError }, 'worker: resync failed; trying again in 2 s');
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => void this.resync('retry after failure'), 2_000);
@@ -98,19 +109,37 @@ export class CacheWriter {
         const batch = [...this.pending.values()];
         this.pending = new Map();
         const profiles = batch.filter((change): change is Profile => !('deleted' in change));
+        workerMetrics.batchSize().observe(batch.length);
         try {
-          this.applied += await this.cache.putMany(profiles);
-          if (profiles.length) this.lagMs = Math.max(...profiles.map((profile) => Date.now() - Date.parse(profile.updatedAt)));
+          const applied = await this.cache.putMany(profiles);
+          this.applied += applied;
+          workerMetrics.applied().inc({ source: 'live' }, applied);
+          this.observeLatency(profiles);
           for (const change of batch) if ('deleted' in change) await this.cache.remove(change.username);
         } catch (error) {
           // These changes are in Postgres; a resync brings them in once Redis answers again.
-          this.lastError = (error as Error).message;
+          this.failed(error);
           logger.warn({ err: this.lastError, changes: batch.length }, 'worker: cache write failed; resyncing');
           void this.resync('cache write failed');
         }
       }
     } finally {
       this.flushing = null;
+    }
+  }
+
+  failed(error: unknown): void {
+    this.lastError = error instanceof Error ? error.message : String(error);
+    this.lastErrorAt = new Date().toISOString();
+  }
+
+  private observeLatency(profiles: Profile[]): void {
+    const now = Date.now();
+    if (profiles.length) this.lagMs = Math.max(...profiles.map((profile) => msSince(profile.updatedAt, now) ?? 0));
+    for (const profile of profiles) {
+      const ms = msSince(profile.updatedAt, now);
+      if (ms !== null) workerMetrics.commitToCache().observe(ms / 1000);
+      this.window.record(ms, now);
     }
   }
 }

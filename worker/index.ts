@@ -1,14 +1,15 @@
 // The standalone worker: LISTEN to Postgres, keep Redis equal to it.
 // Several may run at once; the cache's version gate makes that harmless.
-import os from 'node:os';
 import { createProfileCache } from '../lib/cache';
 import { getConfig } from '../lib/config';
 import { closePool, getPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import { closeRedis, getRedis } from '../lib/redis';
-import { announceWorker, retireWorker, WORKER_ANNOUNCE_MS, type WorkerStatus } from '../lib/workers';
+import { WORKER_ANNOUNCE_MS } from '../lib/workers';
 import { CacheWriter } from './cache-writer';
 import { listenForever } from './listener';
+import { serveMetrics } from './metrics';
+import { WorkerReporter } from './status';
 
 async function main(): Promise<void> {
   const config = getConfig();
@@ -35,34 +36,15 @@ async function main(): Promise<void> {
   const writer = new CacheWriter(pool, createProfileCache(redis, config.REDIS_PREFIX));
   cleanups.push(() => writer.drain());
 
-  const status: WorkerStatus = {
-    id: `${os.hostname()}-${process.pid}`,
-    pid: process.pid,
-    host: os.hostname(),
-    startedAt: new Date().toISOString(),
-    listening: false,
-    applied: 0,
-    lastResync: null,
-    lastError: null,
-    lagMs: null,
-    notificationQueueUsage: null,
-  };
-  const announce = async () => {
-    const usage = await pool
-      .query<{ usage: number }>('SELECT pg_notification_queue_usage() AS usage')
-      .then(({ rows }) => rows[0].usage, () => null);
-    Object.assign(status, {
-      applied: writer.applied,
-      lastResync: writer.lastResync,
-      lastError: writer.lastError,
-      lagMs: writer.lagMs,
-      notificationQueueUsage: usage,
-    });
-    await announceWorker(redis, config.REDIS_PREFIX, status).catch(() => undefined);
-  };
-  const announcer = setInterval(() => void announce(), WORKER_ANNOUNCE_MS);
+  const reporter = new WorkerReporter(redis, pool, config.REDIS_PREFIX, writer);
+  const metrics = await serveMetrics(config.WORKER_METRICS_PORT, config.WORKER_METRICS_HOST);
+  reporter.status.metricsPort = metrics.port;
+  cleanups.push(() => metrics.close());
+  const announce = () => void reporter.announce();
+  // Cleanups run in reverse: the timer stops before the key is removed.
+  cleanups.push(() => reporter.retire());
+  const announcer = setInterval(announce, WORKER_ANNOUNCE_MS);
   cleanups.push(() => clearInterval(announcer));
-  cleanups.push(() => retireWorker(redis, config.REDIS_PREFIX, status.id).catch(() => undefined));
 
   // A Redis that comes back may have lost everything (restart, FLUSHALL).
   let redisWasReady = redis.status === 'ready';
@@ -75,23 +57,24 @@ async function main(): Promise<void> {
   const antiEntropy = setInterval(() => void writer.resync('periodic anti-entropy'), config.RESYNC_INTERVAL_MS);
   cleanups.push(() => clearInterval(antiEntropy));
 
-  logger.info({ id: status.id, prefix: config.REDIS_PREFIX }, 'worker: starting');
+  logger.info({ id: reporter.status.id, prefix: config.REDIS_PREFIX }, 'worker: starting');
   await listenForever({
     connectionString: config.DATABASE_URL,
     heartbeatMs: config.LISTEN_HEARTBEAT_MS,
     signal: shutdown.signal,
     onNotification: (payload) => writer.accept(payload),
     onListening: () => {
-      status.listening = true;
-      void announce();
+      reporter.setListening(true);
+      announce();
       // LISTEN first, then resync: anything committed before LISTEN is in the
       // table, anything after arrives as a notification; the gate orders both.
+      // Announce again once done, so the status page shows the resync at once.
       void writer.resync('connected').then(announce);
     },
     onLost: (reason) => {
-      status.listening = false;
-      writer.lastError = reason;
-      void announce();
+      reporter.setListening(false);
+      writer.failed(new Error(reason));
+      announce();
     },
   });
 

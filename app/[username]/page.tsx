@@ -20,5 +20,9 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 export default async function ProfilePage({ params }: Props) {
   const profile = await load((await params).username);
   if (!profile) notFound();
-  return <ProfileCard initial={profile} />;
+  return (
+    <div className="mx-auto max-w-2xl">
+      <ProfileCard initial={profile} />
+    </div>
+  );
 }

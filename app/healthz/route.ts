@@ -1,12 +1,13 @@
-import { checkHealth } from '@/lib/health';
+import { checkHealth, healthSummary } from '@/lib/health';
 import { json } from '@/lib/http';
 import { problem } from '@/lib/problem';
+import { withRequestMetrics } from '@/lib/web-metrics';
 
 export const dynamic = 'force-dynamic';
 
-export async function GET(): Promise<Response> {
-  const health = await checkHealth();
+export const GET = withRequestMetrics('/healthz', async () => {
+  const health = healthSummary(await checkHealth());
   if (health.ok) return json({ status: 'ok', ...health });
   const down = (['postgres', 'redis', 'worker'] as const).filter((part) => !health[part].ok);
   return problem('unavailable', `Not ready: ${down.join(', ')} ${down.length > 1 ? 'are' : 'is'} down.`, { down, ...health });
-}
+});

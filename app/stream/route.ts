@@ -1,22 +1,23 @@
 import { clientId } from '@/lib/client-id';
 import { handle } from '@/lib/http';
+import { withRequestMetrics } from '@/lib/web-metrics';
 import { openProfileStream, parseStreamQuery, reserveStreamSlot, SSE_HEADERS } from '@/lib/profile-stream';
 
 export const dynamic = 'force-dynamic';
 
-export async function GET(request: Request): Promise<Response> {
-  return handle(async () => {
+export const GET = withRequestMetrics('/stream', async (request: Request) =>
+  handle(async () => {
     const usernames = parseStreamQuery(new URL(request.url).searchParams);
     const release = reserveStreamSlot(clientId(request));
     return new Response(openProfileStream({ usernames, signal: request.signal, onClose: release }), { headers: SSE_HEADERS });
-  });
-}
+  }),
+);
 
 // Without its own HEAD, Next answers HEAD by running GET, and that stream's
 // abort never fires: every HEAD would leak an open stream.
-export async function HEAD(request: Request): Promise<Response> {
-  return handle(async () => {
+export const HEAD = withRequestMetrics('/stream', async (request: Request) =>
+  handle(async () => {
     parseStreamQuery(new URL(request.url).searchParams);
     return new Response(null, { headers: SSE_HEADERS });
-  });
-}
+  }),
+);

@@ -53,3 +53,12 @@ export async function sql(text: string, params: unknown[] = []): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * README's screenshots, retaken on every run so they show the current UI.
+ * A fixed viewport (not the full page) keeps the PNGs small.
+ */
+export async function screenshot(page: Page, name: string, size = { width: 1000, height: 800 }): Promise<void> {
+  await page.setViewportSize(size);
+  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: false, animations: 'disabled', caret: 'hide' });
+}

@@ -15,6 +15,11 @@ export const TEST_LIMITED_WEB_PORT = 3112 + offset;
 export const E2E_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_e2e${suffix}`;
 export const E2E_REDIS_PREFIX = `ripple-test-e2e${suffix}:`;
 export const E2E_WEB_PORT = 3122 + offset;
+// Worker /metrics ports for the tests that ask for one (testEnv turns them off otherwise).
+export const TEST_WORKER_METRICS_PORT = 9470 + offset;
+// Free ports for the project-local servers that the setup test starts (never 5432 or 6379).
+export const LOCAL_PG_PORT = 15432 + offset;
+export const LOCAL_REDIS_PORT = 16379 + offset;
 
 export const FAULTS_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_faults${suffix}`;
 export const FAULTS_REDIS_PREFIX = `ripple-test-faults${suffix}:`;
@@ -35,5 +40,7 @@ export const testEnv = {
   RATE_LIMIT_BURST: '1000000',
   RATE_LIMIT_PER_SECOND: '1000000',
   MAX_STREAMS_PER_CLIENT: '10000',
+  // Off unless a test asks for one: many workers start side by side here.
+  WORKER_METRICS_PORT: '0',
   NEXT_TELEMETRY_DISABLED: '1',
 } as const;

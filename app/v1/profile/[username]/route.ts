@@ -6,23 +6,24 @@ import { assertWriteAllowed } from '@/lib/rate-limit';
 import { clientId } from '@/lib/client-id';
 import { readJsonBody } from '@/lib/request-body';
 import { assertSameOrigin } from '@/lib/same-origin';
+import { withRequestMetrics } from '@/lib/web-metrics';
 import { parseDeltas } from './schema';
 
 type Context = { params: Promise<{ username: string }> };
 
 export const dynamic = 'force-dynamic';
 
-export async function GET(_request: Request, { params }: Context): Promise<Response> {
-  return handle(async () => {
+export const GET = withRequestMetrics('/v1/profile/[username]', async (_request: Request, { params }: Context) =>
+  handle(async () => {
     const username = parseUsername((await params).username);
     const profile = await getProfile({ username });
     if (!profile) throw new ProblemError('not-found', `There is no profile @${username}.`);
     return json(profile);
-  });
-}
+  }),
+);
 
-export async function POST(request: Request, { params }: Context): Promise<Response> {
-  return handle(async () => {
+export const POST = withRequestMetrics('/v1/profile/[username]', async (request: Request, { params }: Context) =>
+  handle(async () => {
     assertSameOrigin(request);
     const username = parseUsername((await params).username);
     await assertWriteAllowed(clientId(request));
@@ -40,5 +41,5 @@ export async function POST(request: Request, { params }: Context): Promise<Respo
           { counter: result.counter },
         );
     }
-  });
-}
+  }),
+);

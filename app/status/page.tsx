@@ -1,0 +1,10 @@
+import type { Metadata } from 'next';
+import { StatusView } from '@/components/status/status-view';
+import { getStatus } from '@/lib/status';
+
+export const dynamic = 'force-dynamic';
+export const metadata: Metadata = { title: 'Status · Ripple' };
+
+export default async function StatusPage() {
+  return <StatusView initial={await getStatus()} />;
+}

@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { logger } from './logger';
+import { LATENCY_BUCKETS_S, metric, msSince } from './metrics';
+import { RollingWindow } from './rolling';
+
+// The web process's own figures: Prometheus series for scrapers, and a rolling
+// window for the status page. Both are fed from the same few calls below.
+
+const requests = () =>
+  metric('ripple_http_requests_total', (registers) =>
+    new Counter({ name: 'ripple_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers }),
+  );
+
+const requestSeconds = () =>
+  metric('ripple_http_request_duration_seconds', (registers) =>
+    new Histogram({
+      name: 'ripple_http_request_duration_seconds',
+      help: 'Time to answer (for streams: to send the headers), by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+  );
+
+const messages = () =>
+  metric('ripple_live_messages_total', (registers) =>
+    new Counter({ name: 'ripple_live_messages_total', help: 'Profile changes received from the Redis subscription', registers }),
+  );
+
+const eventsSent = () =>
+  metric('ripple_sse_events_sent_total', (registers) =>
+    new Counter({ name: 'ripple_sse_events_sent_total', help: 'Profile events fanned out to open streams (one per stream per change)', registers }),
+  );
+
+const commitToStream = () =>
+  metric('ripple_commit_to_stream_seconds', (registers) =>
+    new Histogram({
+      name: 'ripple_commit_to_stream_seconds',
+      help: "From the row's updatedAt (database clock) to this process handing the change to its streams; assumes one clock",
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    }),
+  );
+
+const globalForWindow = globalThis as unknown as { rippleStreamWindow?: RollingWindow; rippleOpenStreams?: () => number };
+
+/** Changes this process received, with their commit→stream latency, for the status page. */
+export function streamWindow(): RollingWindow {
+  globalForWindow.rippleStreamWindow ??= new RollingWindow();
+  return globalForWindow.rippleStreamWindow;
+}
+
+export function openStreams(): number {
+  return globalForWindow.rippleOpenStreams?.() ?? 0;
+}
+
+/** The live hub tells the gauge how to count its streams, so this module needs no import of it. */
+export function countOpenStreamsWith(count: () => number): void {
+  globalForWindow.rippleOpenStreams = count;
+  metric('ripple_sse_open_streams', (registers) =>
+    new Gauge({ name: 'ripple_sse_open_streams', help: 'Server-Sent Event streams open in this process', registers, collect() { this.set(openStreams()); } }),
+  );
+}
+
+export function recordChange(updatedAt: string, listeners: number): void {
+  const ms = msSince(updatedAt);
+  messages().inc();
+  if (listeners > 0) eventsSent().inc(listeners);
+  if (ms !== null) commitToStream().observe(ms / 1000);
+  streamWindow().record(ms);
+}
+
+/** Creates every series at zero, so a scraper sees them before the first request or change. */
+export function registerWebMetrics(): void {
+  for (const create of [requests, requestSeconds, messages, eventsSent, commitToStream]) create();
+}
+
+type Handler<C> = (request: Request, context: C) => Promise<Response>;
+
+/** Counts and times every answer of a route handler, labelled by the route's pattern (never the raw URL, which would explode the label set). */
+export function withRequestMetrics<C>(route: string, handler: Handler<C>): Handler<C> {
+  return async (request, context) => {
+    const started = performance.now();
+    let status = 500;
+    try {
+      const response = await handler(request, context);
+      status = response.status;
+      return response;
+    } finally {
+      const labels = { route, method: request.method, status: String(status) };
+      const seconds = (performance.now() - started) / 1000;
+      requests().inc(labels);
+      requestSeconds().observe(labels, seconds);
+      // One line per request at debug level: the route pattern, never the body or query.
+      logger.debug({ ...labels, ms: Math.round(seconds * 10_000) / 10 }, `http: ${request.method} ${route} ${status}`);
+    }
+  };
+}

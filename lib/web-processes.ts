@@ -1,0 +1,42 @@
+import os from 'node:os';
+import { announce, ANNOUNCE_MS, listAnnounced } from './announcements';
+import { getConfig } from './config';
+import { getRedis } from './redis';
+import { openStreams, streamWindow } from './web-metrics';
+
+export type WebStatus = {
+  id: string;
+  pid: number;
+  host: string;
+  startedAt: string;
+  at: string;
+  openStreams: number;
+  /** Changes received from Redis since this process started. */
+  received: number;
+};
+
+const startedAt = new Date().toISOString();
+export const webId = `${os.hostname()}-${process.pid}`;
+
+export function webStatus(): WebStatus {
+  return { id: webId, pid: process.pid, host: os.hostname(), startedAt, at: new Date().toISOString(), openStreams: openStreams(), received: streamWindow().total };
+}
+
+export async function announceWeb(): Promise<void> {
+  await announce(getRedis(), getConfig().REDIS_PREFIX, 'web', webId, webStatus());
+}
+
+const globalForAnnouncer = globalThis as unknown as { rippleWebAnnouncer?: NodeJS.Timeout };
+
+/** Keeps this web process on the status page; a process that dies drops off by TTL. */
+export function startWebAnnouncer(): void {
+  if (globalForAnnouncer.rippleWebAnnouncer) return;
+  const timer = setInterval(() => void announceWeb().catch(() => undefined), ANNOUNCE_MS);
+  timer.unref?.();
+  globalForAnnouncer.rippleWebAnnouncer = timer;
+  void announceWeb().catch(() => undefined);
+}
+
+export async function listWebProcesses(): Promise<WebStatus[]> {
+  return listAnnounced<WebStatus>(getRedis(), getConfig().REDIS_PREFIX, 'web');
+}
