@@ -55,10 +55,12 @@ export async function sql(text: string, params: unknown[] = []): Promise<void> {
 }
 
 /**
- * README's screenshots, retaken on every run so they show the current UI.
+ * README's screenshots. Every run takes them (under test-results/); `npm run
+ * screenshots` writes them into docs/ so a plain test run leaves the tree clean.
  * A fixed viewport (not the full page) keeps the PNGs small.
  */
 export async function screenshot(page: Page, name: string, size = { width: 1000, height: 800 }): Promise<void> {
+  const dir = process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots';
   await page.setViewportSize(size);
-  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: false, animations: 'disabled', caret: 'hide' });
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: false, animations: 'disabled', caret: 'hide' });
 }
