@@ -28,6 +28,12 @@ const configSchema = z.object({
   LISTEN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
   // Heartbeat comments on every SSE stream, well inside common proxy idle timeouts.
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(15_000).default(10_000),
+  // Concurrent POSTs share one transaction (one commit, one NOTIFY flush) when on;
+  // off sends one UPDATE per request, the baseline the benchmark compares against.
+  WRITE_COALESCING: z.enum(['on', 'off']).default('on'),
+  // How long a write waits for company while other batches are running, and the largest batch.
+  WRITE_COALESCING_WINDOW_MS: z.coerce.number().min(0).max(50).default(2),
+  WRITE_COALESCING_MAX_BATCH: z.coerce.number().int().min(1).max(1_000).default(64),
 });
 
 export type Config = z.infer<typeof configSchema>;

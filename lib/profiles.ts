@@ -1,7 +1,10 @@
 import { getProfileCache } from './cache';
-import { query } from './db';
+import { getConfig } from './config';
+import { query, withTransaction } from './db';
 import { logger } from './logger';
-import { COUNTERS, type Counter, type Deltas, type Profile } from './profile';
+import { COUNTERS, type Counter, type Profile } from './profile';
+import { WriteBatcher } from './write-batcher';
+import { lockOrder, planBatch, type DeltaRequest } from './write-plan';
 
 export type ApplyDeltasResult =
   | { kind: 'applied'; profile: Profile }
@@ -72,11 +75,11 @@ export async function getProfiles({ usernames }: { usernames: string[] }): Promi
 const BELOW_ZERO = new Map<string, Counter>(COUNTERS.map((counter) => [`${counter}_not_negative`, counter]));
 
 /**
- * Adds the deltas in one UPDATE: the database does the arithmetic, so
- * concurrent writers never lose each other's changes, and the CHECK constraints
- * refuse the whole statement if any counter would go below zero.
+ * Adds the deltas to one profile in one UPDATE: the database does the
+ * arithmetic, so concurrent writers never lose each other's changes, and the
+ * CHECK constraints refuse the whole statement if any counter would go below zero.
  */
-export async function applyDeltas({ username, deltas }: { username: string; deltas: Deltas }): Promise<ApplyDeltasResult> {
+async function applyOne({ username, deltas }: DeltaRequest): Promise<ApplyDeltasResult> {
   const present = COUNTERS.filter((counter) => deltas[counter] !== undefined);
   // Column names come from the fixed COUNTERS list, never from input.
   const assignments = present.map((counter, index) => `${counter} = ${counter} + $${index + 2}`);
@@ -91,4 +94,70 @@ export async function applyDeltas({ username, deltas }: { username: string; delt
     if ((error as { code?: string }).code === '23514' && counter) return { kind: 'below-zero', counter };
     throw error;
   }
+}
+
+type CounterRow = { username: string; followers: string; followings: string; likes: string };
+
+/**
+ * Many requests in one transaction: lock the touched rows (in username order,
+ * so concurrent batches never deadlock), decide each request in arrival order
+ * as if it ran alone (planBatch), then one UPDATE adds each profile's accepted
+ * deltas. The arithmetic still happens in SQL on rows we hold locked, and the
+ * CHECK constraints still stand behind the plan. Every request on one profile
+ * gets the same committed row: it is the only state with that version, so a
+ * client's version gate never sees two different values under one version.
+ */
+async function applyBatch(requests: DeltaRequest[]): Promise<ApplyDeltasResult[]> {
+  if (requests.length === 1) return [await applyOne(requests[0])];
+  return withTransaction(async (client) => {
+    const { rows } = await client.query<CounterRow>(
+      'SELECT username, followers, followings, likes FROM profiles WHERE username = ANY($1::text[]) ORDER BY username FOR UPDATE',
+      [lockOrder(requests)],
+    );
+    const current = new Map(rows.map((row) => [row.username, { followers: Number(row.followers), followings: Number(row.followings), likes: Number(row.likes) }]));
+    const plan = planBatch(requests, current);
+    const committed = new Map<string, Profile>();
+    if (plan.totals.size > 0) {
+      const usernames = [...plan.totals.keys()];
+      const column = (counter: Counter) => usernames.map((username) => plan.totals.get(username)![counter]);
+      const { rows: updated } = await client.query<{ profile: Profile }>(
+        `UPDATE profiles p
+            SET followers = p.followers + d.followers, followings = p.followings + d.followings, likes = p.likes + d.likes
+           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(username, followers, followings, likes)
+          WHERE p.username = d.username
+      RETURNING profile_json(p) AS profile`,
+        [usernames, column('followers'), column('followings'), column('likes')],
+      );
+      for (const { profile } of updated) committed.set(profile.username, profile);
+    }
+    return plan.outcomes.map((outcome, index): ApplyDeltasResult => {
+      if (outcome.kind !== 'apply') return outcome;
+      const profile = committed.get(requests[index].username);
+      // Unreachable while the rows are locked; refusing beats answering with a guess.
+      if (!profile) throw new Error(`the batch update did not return @${requests[index].username}`);
+      return { kind: 'applied', profile };
+    });
+  });
+}
+
+const globalForWrites = globalThis as unknown as { rippleWriteBatcher?: WriteBatcher<DeltaRequest, ApplyDeltasResult> };
+
+/** The process's write batcher (one per process; dev hot reload keeps it). */
+export function getWriteBatcher(): WriteBatcher<DeltaRequest, ApplyDeltasResult> {
+  const config = getConfig();
+  globalForWrites.rippleWriteBatcher ??= new WriteBatcher(applyBatch, {
+    windowMs: config.WRITE_COALESCING_WINDOW_MS,
+    maxBatch: config.WRITE_COALESCING_MAX_BATCH,
+  });
+  return globalForWrites.rippleWriteBatcher;
+}
+
+/**
+ * Applies the deltas atomically. With WRITE_COALESCING on, concurrent calls
+ * share one transaction (see applyBatch) and each still gets its own answer:
+ * the committed profile, 404 or its own 409.
+ */
+export async function applyDeltas(request: DeltaRequest): Promise<ApplyDeltasResult> {
+  if (getConfig().WRITE_COALESCING === 'off') return applyOne(request);
+  return getWriteBatcher().submit(request);
 }
