@@ -148,6 +148,7 @@ export function getWriteBatcher(): WriteBatcher<DeltaRequest, ApplyDeltasResult>
   globalForWrites.rippleWriteBatcher ??= new WriteBatcher(applyBatch, {
     windowMs: config.WRITE_COALESCING_WINDOW_MS,
     maxBatch: config.WRITE_COALESCING_MAX_BATCH,
+    maxInFlight: config.WRITE_COALESCING_MAX_IN_FLIGHT,
   });
   return globalForWrites.rippleWriteBatcher;
 }

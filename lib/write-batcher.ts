@@ -5,6 +5,11 @@ export type WriteBatcherOptions = {
   windowMs: number;
   /** A batch this big is sent at once. */
   maxBatch: number;
+  /**
+   * Batches running at once. More would only queue for pool connections or,
+   * on a hot row, for the row lock; meanwhile the next batch grows instead.
+   */
+  maxInFlight: number;
 };
 
 type Waiter<Request, Result> = {
@@ -19,6 +24,7 @@ type Waiter<Request, Result> = {
  * the next turn of the event loop (an idle server adds no delay); while
  * batches are running, requests wait at most windowMs or until maxBatch
  * have gathered, so a busy server pays one commit for many requests.
+ * At most maxInFlight batches run at once; the rest gather until one ends.
  * A batch that fails rejects every request in it with that error: nothing is
  * retried, so nothing is applied twice, and nothing is silently dropped.
  */
@@ -40,13 +46,13 @@ export class WriteBatcher<Request, Result> {
   submit(request: Request): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
-      if (this.queue.length >= this.options.maxBatch) this.flush();
+      if (this.queue.length >= this.options.maxBatch && this.inFlight < this.options.maxInFlight) this.flush();
       else this.schedule();
     });
   }
 
   private schedule(): void {
-    if (this.timer || this.immediate) return;
+    if (this.timer || this.immediate || this.inFlight >= this.options.maxInFlight) return;
     if (this.inFlight === 0) this.immediate = setImmediate(() => this.flush());
     else this.timer = setTimeout(() => this.flush(), this.options.windowMs);
   }
@@ -58,6 +64,7 @@ export class WriteBatcher<Request, Result> {
     this.immediate = undefined;
     if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.options.maxBatch);
+    if (this.queue.length > 0) queueMicrotask(() => this.schedule());
     this.batches += 1;
     this.requests += batch.length;
     this.largestBatch = Math.max(this.largestBatch, batch.length);
@@ -76,7 +83,7 @@ export class WriteBatcher<Request, Result> {
       .finally(() => {
         this.inFlight -= 1;
         // The database is free again: whoever waited goes now rather than at the window's end.
-        if (this.queue.length > 0 && this.inFlight === 0) this.flush();
+        if (this.queue.length > 0 && (this.inFlight === 0 || this.queue.length >= this.options.maxBatch)) this.flush();
         else if (this.queue.length > 0) this.schedule();
       });
   }

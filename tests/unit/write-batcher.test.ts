@@ -13,7 +13,7 @@ function recorder(answer: (batch: number[]) => Promise<number[]> = async (batch)
 describe('WriteBatcher', () => {
   it('runs requests made in the same turn as one batch and answers each with its own result', async () => {
     const { batches, run } = recorder();
-    const batcher = new WriteBatcher(run, { windowMs: 2, maxBatch: 64 });
+    const batcher = new WriteBatcher(run, { windowMs: 2, maxBatch: 64, maxInFlight: 2 });
     const results = await Promise.all([1, 2, 3, 4].map((n) => batcher.submit(n)));
     expect(results).toEqual([10, 20, 30, 40]);
     expect(batches).toEqual([[1, 2, 3, 4]]);
@@ -21,7 +21,7 @@ describe('WriteBatcher', () => {
 
   it('never lets a batch grow past maxBatch', async () => {
     const { batches, run } = recorder();
-    const batcher = new WriteBatcher(run, { windowMs: 2, maxBatch: 3 });
+    const batcher = new WriteBatcher(run, { windowMs: 2, maxBatch: 3, maxInFlight: 2 });
     const results = await Promise.all(Array.from({ length: 7 }, (_, n) => batcher.submit(n)));
     expect(results).toEqual([0, 10, 20, 30, 40, 50, 60]);
     expect(batches.map((batch) => batch.length)).toEqual([3, 3, 1]);
@@ -35,7 +35,7 @@ describe('WriteBatcher', () => {
       if (batches.length === 1) await gate;
       return batch;
     });
-    const batcher = new WriteBatcher(run, { windowMs: 50, maxBatch: 64 });
+    const batcher = new WriteBatcher(run, { windowMs: 50, maxBatch: 64, maxInFlight: 2 });
     const first = batcher.submit(1);
     await new Promise((resolve) => setImmediate(resolve));
     const later = [2, 3, 4].map((n) => batcher.submit(n));
@@ -48,7 +48,7 @@ describe('WriteBatcher', () => {
     const { batches, run } = recorder(async () => {
       throw new Error('connection reset');
     });
-    const batcher = new WriteBatcher(run, { windowMs: 2, maxBatch: 64 });
+    const batcher = new WriteBatcher(run, { windowMs: 2, maxBatch: 64, maxInFlight: 2 });
     const settled = await Promise.allSettled([1, 2, 3].map((n) => batcher.submit(n)));
     expect(settled.map((result) => (result.status === 'rejected' ? (result.reason as Error).message : 'fulfilled'))).toEqual([
       'connection reset',
@@ -59,8 +59,31 @@ describe('WriteBatcher', () => {
   });
 
   it('treats a wrong number of results as a failure of the whole batch', async () => {
-    const batcher = new WriteBatcher(async () => [1], { windowMs: 2, maxBatch: 64 });
+    const batcher = new WriteBatcher(async () => [1], { windowMs: 2, maxBatch: 64, maxInFlight: 2 });
     const settled = await Promise.allSettled([1, 2].map((n) => batcher.submit(n)));
     expect(settled.every((result) => result.status === 'rejected')).toBe(true);
+  });
+
+  it('runs at most maxInFlight batches at once; the rest gather into the next one', async () => {
+    const gates: Array<() => void> = [];
+    let running = 0;
+    let most = 0;
+    const { batches, run } = recorder(async (batch) => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      running -= 1;
+      return batch;
+    });
+    const batcher = new WriteBatcher(run, { windowMs: 0, maxBatch: 2, maxInFlight: 1 });
+    const all = [1, 2, 3, 4, 5].map((n) => batcher.submit(n));
+    while (batches.length < 3) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      gates.shift()?.();
+    }
+    gates.forEach((release) => release());
+    expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5]);
+    expect(most).toBe(1);
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 });
