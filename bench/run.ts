@@ -33,6 +33,7 @@ const { values: flags } = parseArgs({
     'idle-streams': { type: 'string' },
     'idle-seconds': { type: 'string' },
     'resync-profiles': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -44,7 +45,8 @@ const HELP = `npm run bench [-- flags]
   --rate N --load-seconds S --streams N   scenario 2: offered updates/s, duration, open streams (2000, 10, 1000)
   --write-seconds S --concurrency N       scenario 3: seconds per run, connections (8, 32)
   --fanout N --idle-streams N --idle-seconds S   scenario 4 (10000, 1000, 10)
-  --resync-profiles N      scenario 5 (100000)`;
+  --resync-profiles N      scenario 5 (100000)
+  --cpu-prof               write V8 CPU profiles of both web servers to bench/results/profiles/`;
 
 function option(name: keyof typeof flags, normal: number, smoke: number): number {
   const raw = flags[name];
@@ -140,10 +142,11 @@ async function main(): Promise<void> {
       NEXT_TELEMETRY_DISABLED: '1', RESYNC_INTERVAL_MS: '600000',
     };
     const next = path.join(root, 'node_modules/next/dist/bin/next');
-    const webOn = startServer('web (coalescing on)', [next, 'start', '-p', String(PORT_ON), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'on' }, fileLimit);
+    const profile = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', 'results', 'profiles')}`] : [];
+    const webOn = startServer('web (coalescing on)', [...profile, next, 'start', '-p', String(PORT_ON), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'on' }, fileLimit);
     servers.push(webOn);
     servers.push(startServer('worker', ['--import', 'tsx', 'worker/index.ts'], env, fileLimit));
-    const webOff = startServer('web (coalescing off)', [next, 'start', '-p', String(PORT_OFF), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'off' }, fileLimit);
+    const webOff = startServer('web (coalescing off)', [...profile, next, 'start', '-p', String(PORT_OFF), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'off' }, fileLimit);
     servers.push(webOff);
     await waitForHealthy(`http://127.0.0.1:${PORT_ON}/healthz`, webOn);
     await waitForHealthy(`http://127.0.0.1:${PORT_OFF}/healthz`, webOff);
