@@ -1,6 +1,7 @@
 // Propagation: POST sent (and 200 received) until the SSE frame arrives on a
 // second connection; the baseline is a bare UPDATE heard by a bare LISTEN client.
 import pg from 'pg';
+import { cpuSeconds } from './processes';
 import { agent, FrameLog, now, openSse, postJson, sleep, within, type PostResult } from './support';
 
 export type IdleParams = { baseUrl: string; databaseUrl: string; username: string; updates: number; warmup: number };
@@ -55,7 +56,7 @@ export async function idlePropagation(params: IdleParams, progress: (text: strin
   return { sendToFrame, answerToFrame, sendToAnswer, updateToNotify, commitToNotify };
 }
 
-export type OpenLoopParams = { baseUrl: string; usernames: string[]; streams: number; rate: number; seconds: number };
+export type OpenLoopParams = { baseUrl: string; usernames: string[]; streams: number; rate: number; seconds: number; webPid: number };
 
 /**
  * Open loop: requests leave on a fixed schedule whatever the answers do, and
@@ -85,6 +86,7 @@ export async function openLoopPropagation(params: OpenLoopParams, progress: (tex
   let missed = 0;
   const inFlight: Promise<void>[] = [];
   const start = now() + 50;
+  const cpuAtStart = cpuSeconds(params.webPid);
   let sent = 0;
   let lastAnswer = start;
   let lastProgress = start;
@@ -117,6 +119,8 @@ export async function openLoopPropagation(params: OpenLoopParams, progress: (tex
     await sleep(1);
   }
   await Promise.all(inFlight);
+  // Web CPU per second of the send phase only (stream set-up excluded).
+  const webCpuPercent = ((cpuSeconds(params.webPid) - cpuAtStart) / ((lastAnswer - start) / 1000)) * 100;
   for (const stream of opened) stream.close();
   streamAgent.destroy();
   postAgent.destroy();
@@ -125,6 +129,7 @@ export async function openLoopPropagation(params: OpenLoopParams, progress: (tex
     scheduleToAnswer,
     statuses: Object.fromEntries(statuses),
     missed,
+    webCpuPercent,
     offeredRate: params.rate,
     achievedRate: (scheduleToAnswer.length / (lastAnswer - start)) * 1000,
   };

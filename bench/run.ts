@@ -25,6 +25,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     updates: { type: 'string' },
     rate: { type: 'string' },
+    'steady-rate': { type: 'string' },
     'load-seconds': { type: 'string' },
     streams: { type: 'string' },
     'write-seconds': { type: 'string' },
@@ -42,7 +43,8 @@ const HELP = `npm run bench [-- flags]
   --smoke                  tiny sizes, finishes in seconds (CI)
   --only 1,3               run only these scenarios (1 idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync)
   --updates N              scenario 1: sequential updates measured (default 2000)
-  --rate N --load-seconds S --streams N   scenario 2: offered updates/s, duration, open streams (2000, 10, 1000)
+  --rate N --steady-rate N --load-seconds S --streams N
+                           scenario 2: offered updates/s, a second lower rate, duration, open streams (2000, 250, 10, 1000)
   --write-seconds S --concurrency N       scenario 3: seconds per run, connections (8, 32)
   --fanout N --idle-streams N --idle-seconds S   scenario 4 (10000, 1000, 10)
   --resync-profiles N      scenario 5 (100000)
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
   const options = {
     updates: option('updates', 2000, 50),
     rate: option('rate', 2000, 200),
+    steadyRate: option('steady-rate', 250, 50),
     loadSeconds: option('load-seconds', 10, 1),
     streams: option('streams', 1000, 50),
     writeSeconds: option('write-seconds', 8, 1),
