@@ -1,47 +1,34 @@
-import { COUNTERS, type Counter, type Deltas } from './profile';
-
-export type Counters = Record<Counter, number>;
+import { COUNTERS, type Counter, type Deltas, type Profile } from './profile';
 
 export type DeltaRequest = { username: string; deltas: Deltas };
 
-export type PlannedOutcome = { kind: 'apply' } | { kind: 'not-found' } | { kind: 'below-zero'; counter: Counter };
+export type BatchOutcome = { kind: 'applied'; profile: Profile } | { kind: 'not-found' } | { kind: 'below-zero'; counter: Counter };
 
-export type BatchPlan = {
-  /** One per request, in the order the requests were given. */
-  outcomes: PlannedOutcome[];
-  /** Summed deltas of the accepted requests, per profile with at least one accepted request. */
-  totals: Map<string, Counters>;
-};
+export type BatchRow = { outcome: string; profile: Profile | null };
 
-/** The distinct usernames of a batch, sorted: the order rows are locked in, so two batches never deadlock. */
-export function lockOrder(requests: DeltaRequest[]): string[] {
-  return [...new Set(requests.map((request) => request.username))].sort();
+/** A batch as the column arrays apply_profile_deltas takes; an absent delta is 0. */
+export function encodeBatch(requests: DeltaRequest[]): [string[], number[], number[], number[]] {
+  const column = (counter: Counter) => requests.map((request) => request.deltas[counter] ?? 0);
+  return [requests.map((request) => request.username), column('followers'), column('followings'), column('likes')];
 }
 
-/**
- * Decides a batch as if its requests had run one at a time, in arrival order:
- * a request whose own delta would take a counter below zero (given the
- * requests accepted before it) is refused and leaves the counters as they
- * were, exactly what the CHECK constraints would do to a lone UPDATE.
- * `current` holds the locked rows; a username missing from it is unknown.
- */
-export function planBatch(requests: DeltaRequest[], current: Map<string, Counters>): BatchPlan {
-  const running = new Map<string, Counters>();
-  const totals = new Map<string, Counters>();
-  const outcomes = requests.map(({ username, deltas }): PlannedOutcome => {
-    const start = current.get(username);
-    if (!start) return { kind: 'not-found' };
-    const now = running.get(username) ?? { ...start };
-    const below = COUNTERS.find((counter) => now[counter] + (deltas[counter] ?? 0) < 0);
-    if (below) return { kind: 'below-zero', counter: below };
-    const total = totals.get(username) ?? { followers: 0, followings: 0, likes: 0 };
-    for (const counter of COUNTERS) {
-      now[counter] += deltas[counter] ?? 0;
-      total[counter] += deltas[counter] ?? 0;
+/** One row of apply_profile_deltas as the answer to its request. */
+export function decodeOutcome(row: BatchRow): BatchOutcome {
+  if (row.outcome === 'applied' && row.profile) return { kind: 'applied', profile: row.profile };
+  if (row.outcome === 'not-found') return { kind: 'not-found' };
+  const counter = COUNTERS.find((name) => row.outcome === `below-zero:${name}`);
+  if (counter) return { kind: 'below-zero', counter };
+  throw new Error(`apply_profile_deltas answered "${row.outcome}", which this version does not know`);
+}
+
+/** Every request's answer, in request order, or an error if the rows do not match the batch. */
+export function decodeBatch(requests: DeltaRequest[], rows: BatchRow[]): BatchOutcome[] {
+  if (rows.length !== requests.length) throw new Error(`a batch of ${requests.length} writes returned ${rows.length} rows`);
+  return rows.map((row, index) => {
+    const outcome = decodeOutcome(row);
+    if (outcome.kind === 'applied' && outcome.profile.username !== requests[index].username) {
+      throw new Error(`batch row ${index} is @${outcome.profile.username}, not @${requests[index].username}`);
     }
-    running.set(username, now);
-    totals.set(username, total);
-    return { kind: 'apply' };
+    return outcome;
   });
-  return { outcomes, totals };
 }

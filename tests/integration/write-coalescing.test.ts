@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { closePool } from '../../lib/db';
 import { applyDeltas, getWriteBatcher, type ApplyDeltasResult } from '../../lib/profiles';
 import { createProfile, dbProfile, testPool } from '../support/db';
+import { planBatch, type DeltaRequest } from '../support/write-model';
 import { waitFor } from '../support/processes';
 
 // These call applyDeltas in this process, against the real test database, so
@@ -53,6 +54,29 @@ describe('write coalescing', () => {
     expect([b.followings, b.likes]).toEqual([0, 2]);
     expect(results[0]).toEqual({ kind: 'applied', profile: a });
     expect(results[2]).toEqual({ kind: 'applied', profile: b });
+  });
+
+  it('decides random batches exactly as the reference model does', async () => {
+    const names = ['batch_m1', 'batch_m2', 'batch_m3'];
+    let seed = 42;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let round = 0; round < 40; round += 1) {
+      const start = await Promise.all(names.map((name) => createProfile(pool, name, { followers: random(3), followings: random(3), likes: random(3) })));
+      const current = new Map(start.map((p) => [p.username, { followers: p.followers, followings: p.followings, likes: p.likes }]));
+      const requests: DeltaRequest[] = Array.from({ length: 2 + random(12) }, () => ({
+        username: random(10) === 0 ? 'batch_nobody' : names[random(names.length)],
+        deltas: { followers: random(5) - 2, ...(random(2) ? { likes: random(5) - 2 } : {}) },
+      }));
+      const model = planBatch(requests, current);
+      const results = await Promise.all(requests.map((request) => applyDeltas(request)));
+      expect(results.map((result) => (result.kind === 'applied' ? 'apply' : result.kind))).toEqual(model.outcomes.map((outcome) => outcome.kind));
+      for (const name of names) {
+        const after = await dbProfile(pool, name);
+        const before = current.get(name)!;
+        const total = model.totals.get(name) ?? { followers: 0, followings: 0, likes: 0 };
+        expect([after.followers, after.followings, after.likes]).toEqual([before.followers + total.followers, before.followings + total.followings, before.likes + total.likes]);
+      }
+    }
   });
 
   it('gives exact totals under sustained concurrency across several profiles', async () => {
@@ -123,7 +147,7 @@ describe('write coalescing', () => {
     ]);
     const pid = await waitFor(async () => {
       const { rows } = await pool.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep' AND query LIKE '%unnest%'`,
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep' AND query LIKE '%apply_profile_deltas%'`,
       );
       return rows[0]?.pid;
     }, 'the batch to reach the sleeping trigger');

@@ -1,55 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { lockOrder, planBatch, type Counters, type DeltaRequest } from '@/lib/write-plan';
+import type { Profile } from '@/lib/profile';
+import { decodeBatch, decodeOutcome, encodeBatch } from '@/lib/write-plan';
 
-const at = (followers: number, followings = 0, likes = 0): Counters => ({ followers, followings, likes });
-const req = (username: string, deltas: DeltaRequest['deltas']): DeltaRequest => ({ username, deltas });
+const alice: Profile = { username: 'alice', displayName: 'Alice', bio: '', followers: 1, followings: 0, likes: 0, version: 2, updatedAt: '2026-01-01T00:00:00.000Z' };
 
-describe('planBatch', () => {
-  it('counter at 2, five -1 in one batch: the first two apply, the last three are refused', () => {
-    const requests = Array.from({ length: 5 }, () => req('alice', { followers: -1 }));
-    const plan = planBatch(requests, new Map([['alice', at(2)]]));
-    expect(plan.outcomes.map((outcome) => outcome.kind)).toEqual(['apply', 'apply', 'below-zero', 'below-zero', 'below-zero']);
-    expect(plan.outcomes[2]).toEqual({ kind: 'below-zero', counter: 'followers' });
-    expect(plan.totals.get('alice')).toEqual(at(-2));
-  });
-
-  it('a refused request leaves the counters as they were for the ones after it', () => {
-    const requests = [req('alice', { likes: -1 }), req('alice', { likes: -1 }), req('alice', { likes: 1 }), req('alice', { likes: -1 })];
-    const plan = planBatch(requests, new Map([['alice', at(0, 0, 1)]]));
-    expect(plan.outcomes.map((outcome) => outcome.kind)).toEqual(['apply', 'below-zero', 'apply', 'apply']);
-    expect(plan.totals.get('alice')).toEqual(at(0, 0, -1));
-  });
-
-  it('refuses the whole request when any one of its counters would go negative', () => {
-    const plan = planBatch([req('bob', { followers: 5, likes: -3 })], new Map([['bob', at(0, 0, 2)]]));
-    expect(plan.outcomes).toEqual([{ kind: 'below-zero', counter: 'likes' }]);
-    expect(plan.totals.has('bob')).toBe(false);
-  });
-
-  it('keeps profiles apart and reports unknown ones as not found', () => {
-    const requests = [req('alice', { likes: 3 }), req('ghost', { likes: 1 }), req('bob', { followings: -1 }), req('alice', { followers: 1 })];
-    const plan = planBatch(requests, new Map([['alice', at(0)], ['bob', at(0, 1)]]));
-    expect(plan.outcomes.map((outcome) => outcome.kind)).toEqual(['apply', 'not-found', 'apply', 'apply']);
-    expect(plan.totals.get('alice')).toEqual(at(1, 0, 3));
-    expect(plan.totals.get('bob')).toEqual(at(0, -1));
-    expect(plan.totals.has('ghost')).toBe(false);
-  });
-
-  it('keeps a profile whose accepted deltas cancel out, so its version still moves', () => {
-    const plan = planBatch([req('alice', { likes: 1 }), req('alice', { likes: -1 })], new Map([['alice', at(0)]]));
-    expect(plan.outcomes.map((outcome) => outcome.kind)).toEqual(['apply', 'apply']);
-    expect(plan.totals.get('alice')).toEqual(at(0));
-  });
-
-  it('does not change the rows it was given', () => {
-    const current = new Map([['alice', at(1)]]);
-    planBatch([req('alice', { followers: -1 })], current);
-    expect(current.get('alice')).toEqual(at(1));
+describe('encodeBatch', () => {
+  it('turns requests into column arrays in request order, absent deltas as 0', () => {
+    expect(encodeBatch([
+      { username: 'alice', deltas: { likes: 1 } },
+      { username: 'bob', deltas: { followers: -2, followings: 3 } },
+    ])).toEqual([['alice', 'bob'], [0, -2], [0, 3], [1, 0]]);
   });
 });
 
-describe('lockOrder', () => {
-  it('is the distinct usernames, sorted', () => {
-    expect(lockOrder([req('carol', { likes: 1 }), req('alice', { likes: 1 }), req('carol', { likes: 2 })])).toEqual(['alice', 'carol']);
+describe('decodeOutcome', () => {
+  it.each([
+    [{ outcome: 'applied', profile: alice }, { kind: 'applied', profile: alice }],
+    [{ outcome: 'not-found', profile: null }, { kind: 'not-found' }],
+    [{ outcome: 'below-zero:followings', profile: null }, { kind: 'below-zero', counter: 'followings' }],
+  ])('reads %j', (row, expected) => {
+    expect(decodeOutcome(row)).toEqual(expected);
+  });
+
+  it('refuses an outcome it does not know rather than guessing', () => {
+    expect(() => decodeOutcome({ outcome: 'below-zero:retweets', profile: null })).toThrow(/does not know/);
+    expect(() => decodeOutcome({ outcome: 'applied', profile: null })).toThrow();
+  });
+});
+
+describe('decodeBatch', () => {
+  it('fails the whole batch when the rows do not match the requests', () => {
+    const requests = [{ username: 'alice', deltas: { likes: 1 } }, { username: 'bob', deltas: { likes: 1 } }];
+    expect(() => decodeBatch(requests, [{ outcome: 'applied', profile: alice }])).toThrow(/2 writes returned 1 rows/);
+    expect(() => decodeBatch(requests, [{ outcome: 'not-found', profile: null }, { outcome: 'applied', profile: alice }])).toThrow(/not @bob/);
   });
 });
