@@ -102,6 +102,8 @@ export class LiveHub {
   }
 
   private dispatch(message: Buffer): void {
+    // A resync publishes every profile; with nobody listening there is nothing to decode.
+    if (this.listeners.size === 0) return;
     const profile = decodeProfile(message.toString('utf8'));
     if (!profile) {
       logger.warn('live: ignored a message that is not a profile');
