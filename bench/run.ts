@@ -18,6 +18,7 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 const REDIS_PREFIX = 'ripple-bench:';
 const PORT_ON = 3400;
 const PORT_OFF = 3401;
+let interrupted = false;
 
 const { values: flags } = parseArgs({
   options: {
@@ -119,15 +120,17 @@ async function main(): Promise<void> {
   const loads: LoadProcess[] = [];
   const redis = new Redis(REDIS_URL);
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
-  const cleanup = async () => {
-    await Promise.all(loads.map((load) => load.stop()));
-    for (const server of servers.reverse()) await server.stop();
-    await pool.end().catch(() => undefined);
-    await deleteKeys(redis).catch(() => undefined);
-    redis.disconnect();
-    await dropDatabase(DATABASE_URL).catch((error: Error) => log(`bench: could not drop ripple_bench: ${error.message}`));
-  };
-  let interrupted = false;
+  let cleaning: Promise<void> | undefined;
+  // Idempotent: a Ctrl-C and the failure it causes in a running scenario both end up here.
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await Promise.all(loads.map((load) => load.stop()));
+      for (const server of servers.reverse()) await server.stop();
+      await pool.end().catch(() => undefined);
+      await deleteKeys(redis).catch(() => undefined);
+      redis.disconnect();
+      await dropDatabase(DATABASE_URL).catch((error: Error) => log(`bench: could not drop ripple_bench: ${error.message}`));
+    })());
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130);
     interrupted = true;
@@ -176,11 +179,13 @@ async function main(): Promise<void> {
     console.log(table(rows));
     console.log(`\nresults: ${path.relative(root, files.json)}  chart: ${path.relative(root, files.chart)}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
-    if (!interrupted) await cleanup();
+    await cleanup();
   }
 }
 
 main().catch((error: Error) => {
+  // After Ctrl-C the SIGINT handler finishes the clean-up and exits.
+  if (interrupted) return;
   console.error(`bench failed: ${error.stack ?? error.message}`);
   process.exit(1);
 });
