@@ -4,6 +4,7 @@ import { closePool } from '../../lib/db';
 import { applyDeltas, getWriteBatcher, type ApplyDeltasResult } from '../../lib/profiles';
 import { createProfile, dbProfile, testPool } from '../support/db';
 import { planBatch, type DeltaRequest } from '../support/write-model';
+import { post } from '../support/http';
 import { waitFor } from '../support/processes';
 
 // These call applyDeltas in this process, against the real test database, so
@@ -157,5 +158,36 @@ describe('write coalescing', () => {
     await pool.query('DROP TRIGGER test_fail_batch ON profiles; DROP FUNCTION test_fail_batch()');
     expect((await dbProfile(pool, 'batch_cut')).likes).toBe(0);
     expect((await dbProfile(pool, 'batch_slow')).likes).toBe(0);
+  });
+
+  it('over HTTP, a failing batch answers every request in it with problem+json and the totals match the 200s', async () => {
+    await createProfile(pool, 'batch_http', { likes: 0 });
+    await createProfile(pool, 'batch_http_boom', { likes: 0 });
+    await pool.query(`
+      CREATE OR REPLACE FUNCTION test_fail_batch() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.username = 'batch_http_boom' THEN RAISE EXCEPTION 'test: refused on purpose'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_fail_batch BEFORE UPDATE ON profiles FOR EACH ROW EXECUTE FUNCTION test_fail_batch();`);
+    try {
+      // Which requests share a batch with the failing one is up to timing; the
+      // invariant is not: each is either applied once (200) or not at all (500).
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => post(i % 8 === 0 ? 'batch_http_boom' : 'batch_http', { likes: 1 })),
+      );
+      for (const result of results) expect([200, 500]).toContain(result.status);
+      for (const result of results.filter((r) => r.status === 500)) {
+        expect(result.contentType).toContain('application/problem+json');
+        expect(result.body.detail).toContain('nothing was changed');
+      }
+      const boom = results.filter((_, i) => i % 8 === 0);
+      expect(boom.map((r) => r.status)).toEqual([500, 500, 500, 500, 500]);
+      const applied = results.filter((r, i) => i % 8 !== 0 && r.status === 200).length;
+      expect((await dbProfile(pool, 'batch_http')).likes).toBe(applied);
+      expect((await dbProfile(pool, 'batch_http_boom')).likes).toBe(0);
+    } finally {
+      await pool.query('DROP TRIGGER IF EXISTS test_fail_batch ON profiles; DROP FUNCTION IF EXISTS test_fail_batch()');
+    }
   });
 });
