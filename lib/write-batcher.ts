@@ -62,7 +62,8 @@ export class WriteBatcher<Request, Result> {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    if (this.queue.length === 0) return;
+    // A timer armed before the last slot filled: the batch that ends next sends these.
+    if (this.queue.length === 0 || this.inFlight >= this.options.maxInFlight) return;
     const batch = this.queue.splice(0, this.options.maxBatch);
     if (this.queue.length > 0) queueMicrotask(() => this.schedule());
     this.batches += 1;
