@@ -45,6 +45,14 @@ const configSchema = z.object({
   // Where `npm start` keeps the data of the PostgreSQL and Redis it starts itself
   // when the local defaults are not running (git-ignored).
   LOCAL_DATA_DIR: z.string().min(1).default('.data'),
+  // Concurrent POSTs share one transaction (one commit, one NOTIFY flush) when on;
+  // off sends one UPDATE per request, the baseline the benchmark compares against.
+  WRITE_COALESCING: z.enum(['on', 'off']).default('on'),
+  // How long a write waits for company while other batches are running, and the largest batch.
+  WRITE_COALESCING_WINDOW_MS: z.coerce.number().min(0).max(50).default(2),
+  WRITE_COALESCING_MAX_BATCH: z.coerce.number().int().min(1).max(1_000).default(64),
+  // Batches running at once per process; more only wait for connections or a hot row's lock.
+  WRITE_COALESCING_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(2),
 });
 
 export type Config = z.infer<typeof configSchema>;

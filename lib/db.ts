@@ -31,16 +31,23 @@ export async function query<Row extends pg.QueryResultRow>(text: string, params:
 
 export async function withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await getPool().connect();
+  // A checked-out client has no pool listener: a connection that dies mid-transaction
+  // would otherwise raise an unhandled 'error' and take the process down.
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!broken) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    // A broken client is destroyed rather than handed to the next request.
+    client.release(broken);
   }
 }
 

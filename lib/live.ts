@@ -108,6 +108,7 @@ export class LiveHub {
   }
 
   private dispatch(message: Buffer): void {
+    // Decoded even with no stream open: the status page counts every change this process hears.
     const profile = decodeProfile(message.toString('utf8'));
     if (!profile) {
       logger.warn('live: ignored a message that is not a profile');

@@ -1,14 +1,15 @@
 import { getConfig } from './config';
-import { getLiveHub, profileFrame, type LiveListener } from './live';
+import { LatestFrames } from './latest-frames';
+import { getLiveHub, profileFrame, type LiveHub, type LiveListener } from './live';
 import { logger } from './logger';
 import { ProblemError } from './problem';
 import { isValidUsername, type Profile } from './profile';
 import { getProfiles } from './profiles';
 
 export const MAX_STREAM_USERNAMES = 50;
-// A client this far behind is dropped; EventSource reconnects and a fresh
-// snapshot replaces everything it missed, instead of the server buffering forever.
-const MAX_BUFFERED_BYTES = 256 * 1024;
+// Bytes queued for one client before new frames wait in its LatestFrames
+// instead; the socket's own buffers sit behind this.
+const HIGH_WATER_BYTES = 16 * 1024;
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -71,89 +72,97 @@ export function reserveStreamSlot(client: string): () => void {
  * An SSE body: a snapshot of the named profiles, then every change to them.
  * It listens before it reads the snapshot, so a change that commits in
  * between is not missed; changes that arrive meanwhile wait until the snapshot is out.
+ * A client that reads slowly is never cut off and never grows a backlog: once
+ * its queue is full, only the newest frame per profile waits, sent when it has room.
  */
 export function openProfileStream({
   usernames,
   signal,
   onClose = () => {},
+  hub = getLiveHub(),
 }: {
   usernames: string[] | null;
   signal: AbortSignal;
   onClose?: () => void;
+  hub?: Pick<LiveHub, 'listen' | 'ready'>;
 }): ReadableStream<Uint8Array> {
-  const hub = getLiveHub();
   let stopListening = () => {};
   let heartbeat: NodeJS.Timeout | undefined;
   let closed = false;
-  let held: Array<[Profile, Uint8Array]> | null = [];
+  let held: Array<[Uint8Array, Profile]> | null = [];
+  const latest = new LatestFrames();
+  // Per profile, the newest version this stream has taken on, so a snapshot
+  // racing a change can never show a client an older value or one twice.
+  const taken = new Map<string, number>();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const room = () => !closed && (controller.desiredSize ?? 0) > 0;
+  const enqueue = (chunk: Uint8Array) => controller.enqueue(chunk);
+  const send = (frame: Uint8Array, profile: Profile) => {
+    if (closed || (taken.get(profile.username) ?? 0) >= profile.version) return;
+    taken.set(profile.username, profile.version);
+    if (latest.size === 0 && room()) enqueue(frame);
+    else latest.put(frame, profile);
+  };
+  const stop = () => {
+    if (closed) return;
+    closed = true;
+    stopListening();
+    clearInterval(heartbeat);
+    onClose();
+  };
 
-  return new ReadableStream<Uint8Array>({
-    async start(controller) {
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        stopListening();
-        clearInterval(heartbeat);
-        onClose();
-        signal.removeEventListener('abort', close);
-        try {
-          controller.close();
-        } catch {
-          // Already closed by the client going away.
-        }
-      };
-      const write = (chunk: Uint8Array) => {
-        if (closed) return;
-        if ((controller.desiredSize ?? 0) < -MAX_BUFFERED_BYTES) {
-          logger.warn('stream: client too slow; closing so it reconnects with a snapshot');
-          close();
-          return;
-        }
-        controller.enqueue(chunk);
-      };
-      // Per profile, only versions newer than this stream already sent go out, so a
-      // snapshot racing a change can never show a client an older value.
-      const sent = new Map<string, number>();
-      const send = (profile: Profile, frame?: Uint8Array) => {
-        if ((sent.get(profile.username) ?? 0) >= profile.version) return;
-        sent.set(profile.username, profile.version);
-        write(frame ?? profileFrame(profile));
-      };
-      const sendSnapshot = async () => {
-        if (usernames === null) return;
-        try {
-          const profiles = await getProfiles({ usernames });
-          for (const profile of profiles) send(profile);
-        } catch (error) {
-          // The client keeps what it shows; a later snapshot or change brings it up to date.
-          logger.warn({ err: (error as Error).message }, 'stream: snapshot failed; closing so the client retries');
-          close();
-        }
-      };
-      const listener: LiveListener = {
-        onChange: (frame, profile) => (held ? held.push([profile, frame]) : send(profile, frame)),
-        onResubscribed: () => void sendSnapshot(),
-        close,
-      };
+  return new ReadableStream<Uint8Array>(
+    {
+      async start(streamController) {
+        controller = streamController;
+        const close = () => {
+          if (closed) return;
+          stop();
+          signal.removeEventListener('abort', close);
+          try {
+            controller.close();
+          } catch {
+            // Already closed by the client going away.
+          }
+        };
+        const sendSnapshot = async () => {
+          if (usernames === null) return;
+          try {
+            const profiles = await getProfiles({ usernames });
+            for (const profile of profiles) send(profileFrame(profile), profile);
+          } catch (error) {
+            // The client keeps what it shows; a later snapshot or change brings it up to date.
+            logger.warn({ err: (error as Error).message }, 'stream: snapshot failed; closing so the client retries');
+            close();
+          }
+        };
+        const listener: LiveListener = {
+          onChange: (frame, profile) => (held ? held.push([frame, profile]) : send(frame, profile)),
+          onResubscribed: () => void sendSnapshot(),
+          close,
+        };
 
-      signal.addEventListener('abort', close);
-      // retry: EventSource waits this long before reconnecting after a drop.
-      write(encoder.encode('retry: 1000\n: connected\n\n'));
-      stopListening = hub.listen(usernames, listener);
-      heartbeat = setInterval(() => write(HEARTBEAT), getConfig().SSE_HEARTBEAT_MS);
-      heartbeat.unref?.();
+        signal.addEventListener('abort', close);
+        // retry: EventSource waits this long before reconnecting after a drop.
+        enqueue(encoder.encode('retry: 1000\n: connected\n\n'));
+        stopListening = hub.listen(usernames, listener);
+        // A heartbeat only matters to an idle connection: a full queue is not idle.
+        heartbeat = setInterval(() => room() && enqueue(HEARTBEAT), getConfig().SSE_HEARTBEAT_MS);
+        heartbeat.unref?.();
 
-      await hub.ready();
-      await sendSnapshot();
-      const waiting = held ?? [];
-      held = null;
-      for (const [profile, frame] of waiting) send(profile, frame);
+        await hub.ready();
+        await sendSnapshot();
+        const waiting = held ?? [];
+        held = null;
+        for (const [frame, profile] of waiting) send(frame, profile);
+      },
+      pull() {
+        latest.drain(room, enqueue);
+      },
+      cancel() {
+        stop();
+      },
     },
-    cancel() {
-      closed = true;
-      stopListening();
-      clearInterval(heartbeat);
-      onClose();
-    },
-  });
+    new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_BYTES }),
+  );
 }

@@ -35,7 +35,9 @@ describe('no lost updates', () => {
 
     const committed = await dbProfile(pool, 'race_likes');
     expect(committed.likes).toBe(1000);
-    expect(committed.version).toBe(start.version + 1000);
+    // Coalesced writes share a commit, so the version rises once per commit, not per request.
+    expect(committed.version).toBeGreaterThan(start.version);
+    expect(committed.version).toBeLessThanOrEqual(start.version + 1000);
 
     const cached = await waitFor(async () => {
       const value = await testCache(redis).get('race_likes');

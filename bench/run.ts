@@ -1,0 +1,191 @@
+// `npm run bench`: measures Ripple end to end on this machine against its own
+// database (ripple_bench), key prefix (ripple-bench:) and ports (3400-3499),
+// and drops them when it finishes. `npm run bench -- --help` lists the flags.
+import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { dropDatabase, ensureDatabase, migrate } from '../lib/migrate';
+import { machine, table, writeResults, type Row, type Series } from './report';
+import { startServer, waitForHealthy, type LoadProcess, type Server } from './processes';
+import { scenarios, type Bench } from './scenarios';
+
+const root = path.resolve(import.meta.dirname, '..');
+const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ripple_bench';
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_PREFIX = 'ripple-bench:';
+const PORT_ON = 3400;
+const PORT_OFF = 3401;
+let interrupted = false;
+
+const { values: flags } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    updates: { type: 'string' },
+    rate: { type: 'string' },
+    'steady-rate': { type: 'string' },
+    'load-seconds': { type: 'string' },
+    streams: { type: 'string' },
+    'write-seconds': { type: 'string' },
+    concurrency: { type: 'string' },
+    fanout: { type: 'string' },
+    'idle-streams': { type: 'string' },
+    'idle-seconds': { type: 'string' },
+    'resync-profiles': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const HELP = `npm run bench [-- flags]
+  --smoke                  tiny sizes, finishes in seconds (CI)
+  --only 1,3               run only these scenarios (1 idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync)
+  --updates N              scenario 1: sequential updates measured (default 2000)
+  --rate N --steady-rate N --load-seconds S --streams N
+                           scenario 2: offered updates/s, a second lower rate, duration, open streams (2000, 250, 10, 1000)
+  --write-seconds S --concurrency N       scenario 3: seconds per run, connections (8, 32)
+  --fanout N --idle-streams N --idle-seconds S   scenario 4 (10000, 1000, 10)
+  --resync-profiles N      scenario 5 (100000)
+  --cpu-prof               write V8 CPU profiles of both web servers to bench/results/profiles/`;
+
+function option(name: keyof typeof flags, normal: number, smoke: number): number {
+  const raw = flags[name];
+  if (typeof raw === 'string') {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, not "${raw}"`);
+    return value;
+  }
+  return flags.smoke ? smoke : normal;
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuild(log: (text: string) => void): void {
+  const buildId = path.join(root, '.next', 'BUILD_ID');
+  const sources = ['app', 'lib', 'components', 'public'].filter((dir) => existsSync(path.join(root, dir)));
+  const newest = Math.max(...sources.map((dir) => newestSource(path.join(root, dir))), statSync(path.join(root, 'package-lock.json')).mtimeMs);
+  if (existsSync(buildId) && statSync(buildId).mtimeMs >= newest) return;
+  log('bench: .next is missing or older than the sources; building');
+  execSync('npx next build', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+}
+
+async function deleteKeys(redis: Redis): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+async function main(): Promise<void> {
+  if (flags.help) {
+    console.log(HELP);
+    return;
+  }
+  const started = Date.now();
+  const log = (text: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
+  const only = new Set((flags.only ?? '1,2,3,4,5').split(',').map((value) => Number(value.trim())));
+  const options = {
+    updates: option('updates', 2000, 50),
+    rate: option('rate', 2000, 200),
+    steadyRate: option('steady-rate', 250, 50),
+    loadSeconds: option('load-seconds', 10, 1),
+    streams: option('streams', 1000, 50),
+    writeSeconds: option('write-seconds', 8, 1),
+    concurrency: option('concurrency', 32, 8),
+    fanout: option('fanout', 10_000, 200),
+    idleStreams: option('idle-streams', 1000, 50),
+    idleSeconds: option('idle-seconds', 10, 1),
+    resyncProfiles: option('resync-profiles', 100_000, 2000),
+  };
+  const hardLimit = Number(execSync('ulimit -Hn', { shell: '/bin/sh' }).toString().trim()) || 1024;
+  const fileLimit = Math.min(hardLimit, 65_536);
+  if (fileLimit < Math.min(options.fanout, 2_500) + 256) {
+    throw new Error(`ulimit -Hn is ${hardLimit}: too low for ${options.fanout} streams; raise the hard limit or pass a smaller --fanout`);
+  }
+
+  ensureBuild(log);
+  const servers: Server[] = [];
+  const loads: LoadProcess[] = [];
+  const redis = new Redis(REDIS_URL);
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+  let cleaning: Promise<void> | undefined;
+  // Idempotent: a Ctrl-C and the failure it causes in a running scenario both end up here.
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await Promise.all(loads.map((load) => load.stop()));
+      for (const server of servers.reverse()) await server.stop();
+      await pool.end().catch(() => undefined);
+      await deleteKeys(redis).catch(() => undefined);
+      redis.disconnect();
+      await dropDatabase(DATABASE_URL).catch((error: Error) => log(`bench: could not drop ripple_bench: ${error.message}`));
+    })());
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('bench: interrupted; stopping the servers and dropping ripple_bench (Ctrl-C again to leave them)');
+    void cleanup().finally(() => process.exit(130));
+  });
+
+  try {
+    await dropDatabase(DATABASE_URL);
+    await ensureDatabase(DATABASE_URL);
+    await migrate(DATABASE_URL);
+    await deleteKeys(redis);
+    const env = {
+      DATABASE_URL, REDIS_URL, REDIS_PREFIX, NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_FORMAT: 'json',
+      NEXT_TELEMETRY_DISABLED: '1', RESYNC_INTERVAL_MS: '600000',
+    };
+    const next = path.join(root, 'node_modules/next/dist/bin/next');
+    const profile = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', 'results', 'profiles')}`] : [];
+    const webOn = startServer('web (coalescing on)', [...profile, next, 'start', '-p', String(PORT_ON), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'on' }, fileLimit);
+    servers.push(webOn);
+    servers.push(startServer('worker', ['--import', 'tsx', 'worker/index.ts'], env, fileLimit));
+    const webOff = startServer('web (coalescing off)', [...profile, next, 'start', '-p', String(PORT_OFF), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'off' }, fileLimit);
+    servers.push(webOff);
+    await waitForHealthy(`http://127.0.0.1:${PORT_ON}/healthz`, webOn);
+    await waitForHealthy(`http://127.0.0.1:${PORT_OFF}/healthz`, webOff);
+    log(`bench: web :${PORT_ON} (coalescing on, pid ${webOn.child.pid}), web :${PORT_OFF} (off), worker up; database ripple_bench`);
+
+    const rows: Row[] = [];
+    const series: Series[] = [];
+    const results: Record<string, unknown> = {};
+    const bench: Bench = {
+      options, log, pool, redis, fileLimit, loads, rows, series, results,
+      databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, prefix: REDIS_PREFIX,
+      urlOn: `http://127.0.0.1:${PORT_ON}`, urlOff: `http://127.0.0.1:${PORT_OFF}`, webPid: webOn.child.pid!,
+    };
+    for (const [index, scenario] of scenarios.entries()) {
+      if (!only.has(index + 1)) continue;
+      log(`bench: scenario ${index + 1}: ${scenario.title}`);
+      await scenario.run(bench);
+    }
+
+    const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    const files = writeResults(path.join(root, 'bench', 'results'), { command, machine: machine(), options, rows, series, results, seconds: (Date.now() - started) / 1000 });
+    const m = machine();
+    console.log(`\n${command}  (${m.cpus} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node})\n`);
+    console.log(table(rows));
+    console.log(`\nresults: ${path.relative(root, files.json)}  chart: ${path.relative(root, files.chart)}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error: Error) => {
+  // After Ctrl-C the SIGINT handler finishes the clean-up and exits.
+  if (interrupted) return;
+  console.error(`bench failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});

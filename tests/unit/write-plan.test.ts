@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import type { Profile } from '@/lib/profile';
+import { decodeBatch, decodeOutcome, encodeBatch } from '@/lib/write-plan';
+
+const alice: Profile = { username: 'alice', displayName: 'Alice', bio: '', followers: 1, followings: 0, likes: 0, version: 2, updatedAt: '2026-01-01T00:00:00.000Z' };
+
+describe('encodeBatch', () => {
+  it('turns requests into column arrays in request order, absent deltas as 0', () => {
+    expect(encodeBatch([
+      { username: 'alice', deltas: { likes: 1 } },
+      { username: 'bob', deltas: { followers: -2, followings: 3 } },
+    ])).toEqual([['alice', 'bob'], [0, -2], [0, 3], [1, 0]]);
+  });
+});
+
+describe('decodeOutcome', () => {
+  it.each([
+    [{ outcome: 'applied', profile: alice }, { kind: 'applied', profile: alice }],
+    [{ outcome: 'not-found', profile: null }, { kind: 'not-found' }],
+    [{ outcome: 'below-zero:followings', profile: null }, { kind: 'below-zero', counter: 'followings' }],
+  ])('reads %j', (row, expected) => {
+    expect(decodeOutcome(row)).toEqual(expected);
+  });
+
+  it('refuses an outcome it does not know rather than guessing', () => {
+    expect(() => decodeOutcome({ outcome: 'below-zero:retweets', profile: null })).toThrow(/does not know/);
+    expect(() => decodeOutcome({ outcome: 'applied', profile: null })).toThrow();
+  });
+});
+
+describe('decodeBatch', () => {
+  it('fails the whole batch when the rows do not match the requests', () => {
+    const requests = [{ username: 'alice', deltas: { likes: 1 } }, { username: 'bob', deltas: { likes: 1 } }];
+    expect(() => decodeBatch(requests, [{ outcome: 'applied', profile: alice }])).toThrow(/2 writes returned 1 rows/);
+    expect(() => decodeBatch(requests, [{ outcome: 'not-found', profile: null }, { outcome: 'applied', profile: alice }])).toThrow(/not @bob/);
+  });
+});
