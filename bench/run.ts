@@ -146,6 +146,9 @@ async function main(): Promise<void> {
     const env = {
       DATABASE_URL, REDIS_URL, REDIS_PREFIX, NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_FORMAT: 'json',
       NEXT_TELEMETRY_DISABLED: '1', RESYNC_INTERVAL_MS: '600000',
+      // The load comes from one address: per-client write and stream limits would measure themselves.
+      RATE_LIMIT_BURST: '100000000', RATE_LIMIT_PER_SECOND: '100000000', MAX_STREAMS_PER_CLIENT: '1000000',
+      WORKER_METRICS_PORT: '0',
     };
     const next = path.join(root, 'node_modules/next/dist/bin/next');
     const profile = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', 'results', 'profiles')}`] : [];

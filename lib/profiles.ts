@@ -97,7 +97,7 @@ async function applyOne({ username, deltas }: DeltaRequest): Promise<ApplyDeltas
 }
 
 /**
- * Many requests in one statement: apply_profile_deltas (db/migrations/0002)
+ * Many requests in one statement: apply_profile_deltas (db/migrations/0003)
  * locks the touched rows in username order, decides each request in arrival
  * order as if it ran alone, and gives each profile one UPDATE with its
  * accepted deltas: one round trip, one transaction, one commit. Every request

@@ -1,4 +1,4 @@
-// The reference model of a coalesced batch: what apply_profile_deltas (db/migrations/0002)
+// The reference model of a coalesced batch: what apply_profile_deltas (db/migrations/0003)
 // must do, written plainly so the integration suite can check the SQL against it.
 import { COUNTERS, type Counter, type Deltas } from '../../lib/profile';
 
