@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { dropDatabase, ensureDatabase, migrate } from '../lib/migrate';
+import { deleteKeysWithPrefix } from '../lib/redis';
 import { machine, table, writeResults, type Row, type Series } from './report';
 import { startServer, waitForHealthy, type LoadProcess, type Server } from './processes';
 import { scenarios, type Bench } from './scenarios';
@@ -79,13 +80,8 @@ function ensureBuild(log: (text: string) => void): void {
   execSync('npx next build', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
 }
 
-async function deleteKeys(redis: Redis): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+function deleteKeys(redis: Redis): Promise<void> {
+  return deleteKeysWithPrefix(redis, REDIS_PREFIX);
 }
 
 async function main(): Promise<void> {

@@ -36,6 +36,16 @@ export function getRedis(): Redis {
   return globalForRedis.rippleRedis;
 }
 
+/** Deletes every key that starts with the prefix (SCAN, so Redis never blocks); for tests and the benchmark. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
 export async function closeRedis(): Promise<void> {
   const client = globalForRedis.rippleRedis;
   globalForRedis.rippleRedis = undefined;

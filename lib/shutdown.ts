@@ -1,6 +1,7 @@
 import { getConfig } from './config';
 import { shutdownLiveHub } from './live';
 import { logger } from './logger';
+import { retireWeb } from './web-processes';
 
 /**
  * Next stops accepting connections on SIGTERM/SIGINT and waits for open
@@ -11,6 +12,7 @@ export function closeStreamsOnShutdown(): void {
   const shutdown = (signal: NodeJS.Signals) => {
     const streams = shutdownLiveHub();
     logger.info({ streams }, `web: ${signal} received; closed ${streams} open streams`);
+    void retireWeb().catch(() => undefined);
     // Keep-alive clients that keep sending hold Next's graceful close open
     // forever; whatever is still connected after the grace period is cut off.
     const grace = getConfig().SHUTDOWN_GRACE_MS;

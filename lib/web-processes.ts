@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { announce, ANNOUNCE_MS, listAnnounced } from './announcements';
+import { announce, ANNOUNCE_MS, listAnnounced, retire } from './announcements';
 import { getConfig } from './config';
 import { getRedis } from './redis';
 import { openStreams, streamWindow } from './web-metrics';
@@ -35,6 +35,13 @@ export function startWebAnnouncer(): void {
   timer.unref?.();
   globalForAnnouncer.rippleWebAnnouncer = timer;
   void announceWeb().catch(() => undefined);
+}
+
+/** Leaves the status page at once (on SIGTERM) instead of after the TTL. */
+export async function retireWeb(): Promise<void> {
+  const timer = globalForAnnouncer.rippleWebAnnouncer;
+  if (timer) clearInterval(timer);
+  await retire(getRedis(), getConfig().REDIS_PREFIX, 'web', webId);
 }
 
 export async function listWebProcesses(): Promise<WebStatus[]> {

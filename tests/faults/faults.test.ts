@@ -9,7 +9,7 @@ import { privateRedis } from './servers';
 describe('the cache converges after every fault', () => {
   const redisServer = privateRedis(FAULTS_REDIS_PORT);
   let system: Awaited<ReturnType<typeof startSystem>> | undefined;
-  const report = (fault: string, ms: number) => console.log(`[faults] ${fault}: converged ${ms} ms after recovery`);
+  const report = (fault: string, ms: number) => console.log(`[faults] ${fault}: Redis and the stream equal Postgres ${ms} ms after the writer stopped`);
 
   beforeAll(() => redisServer.start());
   afterEach(async () => {

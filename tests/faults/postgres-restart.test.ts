@@ -41,7 +41,7 @@ describe('PostgreSQL restarted (a private cluster, never the machine’s)', () =
       await pause(1_000);
       await postgres.start();
       const took = await system.expectConverged();
-      console.log(`[faults] PostgreSQL restart: converged ${took} ms after recovery`);
+      console.log(`[faults] PostgreSQL restart: Redis and the stream equal Postgres ${took} ms after the writer stopped`);
       expect(system.writer.statuses.get('503')).toBeGreaterThan(0);
       expect(system.writer.statuses.get('500') ?? 0).toBe(0);
     } finally {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createProfileCache } from '../../lib/cache';
+import { deleteKeysWithPrefix } from '../../lib/redis';
 import type { Profile } from '../../lib/profile';
 import { TEST_DATABASE_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL } from './env';
 
@@ -39,10 +40,5 @@ export async function createProfile(pool: pg.Pool, username: string, counters: P
 }
 
 export async function deleteKeys(redis: Redis, prefix = TEST_REDIS_PREFIX): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
 }
