@@ -1,6 +1,7 @@
 // The five scenarios of issue 4, each with its baseline measured in the same run.
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { deleteKeysWithPrefix } from '../lib/redis';
 import type { FanoutParams } from './load-fanout';
 import { cpuSeconds, rssBytes, startLoad, type LoadProcess } from './processes';
 import { ms, triple, type Row, type Series } from './report';
@@ -227,12 +228,7 @@ async function resync(bench: Bench): Promise<void> {
   } finally {
     client.release();
   }
-  let cursor = '0';
-  do {
-    const [next, keys] = await bench.redis.scan(cursor, 'MATCH', `${bench.prefix}profile:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await bench.redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(bench.redis, `${bench.prefix}profile:`);
   const loader = load(bench, 'resync');
   const r = await loader.run<{ profiles: number; applied: number; ms: number; rawProfiles: number; rawMs: number }>({
     kind: 'resync', params: { databaseUrl: bench.databaseUrl, redisUrl: bench.redisUrl, prefix: bench.prefix },

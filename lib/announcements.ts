@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from './redis';
 
 // Each process (worker or web) announces its status in Redis with a short TTL;
 // the status page and /healthz read them, so a process that dies simply
@@ -20,12 +21,7 @@ export async function retire(redis: Redis, prefix: string, kind: ProcessKind, id
 
 export async function listAnnounced<T>(redis: Redis, prefix: string, kind: ProcessKind): Promise<T[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', key(prefix, kind, '*'), 'COUNT', 100);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for await (const batch of scanKeys(redis, key(prefix, kind, '*'), 100)) keys.push(...batch);
   if (keys.length === 0) return [];
   const values = await redis.mget(keys);
   return values.flatMap((value) => (value ? [JSON.parse(value) as T] : [])).sort((a, b) => String((a as { id: string }).id).localeCompare((b as { id: string }).id));

@@ -1,7 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { getConfig } from './config';
 import { profileSchema, type Profile } from './profile';
-import { getRedis } from './redis';
+import { getRedis, scanKeys } from './redis';
 
 // The version gate. Check and write happen in one script so no other writer can
 // slip in between; it PUBLISHes only when it applied, so subscribers never hear
@@ -94,15 +94,10 @@ export function createProfileCache(redis: Redis, prefix: string) {
       await redis.del(key(username));
     },
 
-    /** Every username the cache holds, in pages (SCAN never blocks Redis the way KEYS does). */
+    /** Every username the cache holds, a page at a time. */
     async *usernames(): AsyncGenerator<string[]> {
       const start = `${prefix}profile:`.length;
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}profile:*`, 'COUNT', 1_000);
-        cursor = next;
-        if (keys.length) yield keys.map((cached) => cached.slice(start));
-      } while (cursor !== '0');
+      for await (const keys of scanKeys(redis, `${prefix}profile:*`, 1_000)) yield keys.map((cached) => cached.slice(start));
     },
   };
 }

@@ -36,14 +36,19 @@ export function getRedis(): Redis {
   return globalForRedis.rippleRedis;
 }
 
-/** Deletes every key that starts with the prefix (SCAN, so Redis never blocks); for tests and the benchmark. */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+/** The keys matching a pattern, a page at a time (SCAN, so Redis never blocks the way KEYS does). */
+export async function* scanKeys(redis: Redis, pattern: string, count = 500): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', count);
     cursor = next;
-    if (keys.length) await redis.del(...keys);
+    if (keys.length) yield keys;
   } while (cursor !== '0');
+}
+
+/** Deletes every key that starts with the prefix; for tests and the benchmark. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  for await (const keys of scanKeys(redis, `${prefix}*`)) await redis.del(...keys);
 }
 
 export async function closeRedis(): Promise<void> {
