@@ -135,11 +135,15 @@ export class CacheWriter {
 
   private observeLatency(profiles: Profile[]): void {
     const now = Date.now();
-    if (profiles.length) this.lagMs = Math.max(...profiles.map((profile) => msSince(profile.updatedAt, now) ?? 0));
+    let largest: number | null = null;
     for (const profile of profiles) {
       const ms = msSince(profile.updatedAt, now);
-      if (ms !== null) workerMetrics.commitToCache().observe(ms / 1000);
+      if (ms !== null) {
+        workerMetrics.commitToCache().observe(ms / 1000);
+        largest = Math.max(largest ?? 0, ms);
+      }
       this.window.record(ms, now);
     }
+    if (profiles.length) this.lagMs = largest ?? 0;
   }
 }
