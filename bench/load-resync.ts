@@ -5,7 +5,6 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createProfileCache } from '../lib/cache';
 import { resyncCache } from '../lib/resync';
-import type { Profile } from '../lib/profile';
 import { now } from './support';
 
 export type ResyncParams = { databaseUrl: string; redisUrl: string; prefix: string };
@@ -22,16 +21,16 @@ export async function resyncBench(params: ResyncParams) {
     let after = '';
     let copied = 0;
     for (;;) {
-      const { rows } = await pool.query<{ profile: Profile }>(
-        'SELECT profile_json(p) AS profile FROM profiles p WHERE username > $1 ORDER BY username LIMIT 2000',
+      const { rows } = await pool.query<{ username: string; version: string; json: string }>(
+        'SELECT username, version, profile_json(p)::text AS json FROM profiles p WHERE username > $1 ORDER BY username LIMIT 2000',
         [after],
       );
       if (rows.length === 0) break;
       const pipeline = redis.pipeline();
-      for (const { profile } of rows) pipeline.hset(`${rawPrefix}profile:${profile.username}`, 'version', profile.version, 'data', JSON.stringify(profile));
+      for (const row of rows) pipeline.hset(`${rawPrefix}profile:${row.username}`, 'version', row.version, 'data', row.json);
       await pipeline.exec();
       copied += rows.length;
-      after = rows[rows.length - 1].profile.username;
+      after = rows[rows.length - 1].username;
       if (rows.length < 2000) break;
     }
     const rawMs = now() - started;

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { ProfileCache } from './cache';
-import type { Profile } from './profile';
+import type { EncodedProfile, ProfileCache } from './cache';
 
 export type ResyncResult = { profiles: number; applied: number; removed: number; ms: number };
 
@@ -21,23 +20,36 @@ export async function resyncCache({
   onPage?: (progress: { profiles: number; applied: number }) => void;
 }): Promise<ResyncResult> {
   const started = performance.now();
-  let after = '';
   let profiles = 0;
   let applied = 0;
+  // The next page is read from Postgres while this one is written to Redis.
+  let next = readPage(pool, '');
   for (;;) {
-    const { rows } = await pool.query<{ profile: Profile }>(
-      'SELECT profile_json(p) AS profile FROM profiles p WHERE username > $1 ORDER BY username LIMIT $2',
-      [after, PAGE_SIZE],
-    );
-    if (rows.length === 0) break;
-    applied += await cache.putMany(rows.map((row) => row.profile));
-    profiles += rows.length;
-    after = rows[rows.length - 1].profile.username;
+    const page = await next;
+    if (page.length === 0) break;
+    next = page.length < PAGE_SIZE ? Promise.resolve([]) : readPage(pool, page[page.length - 1].username);
+    applied += await cache.putEncoded(page);
+    profiles += page.length;
     onPage?.({ profiles, applied });
-    if (rows.length < PAGE_SIZE) break;
   }
   const removed = await removeOrphans({ pool, cache });
   return { profiles, applied, removed, ms: Math.round(performance.now() - started) };
+}
+
+/**
+ * One page of profiles after `after`, as the JSON text the cache stores:
+ * no parse and re-serialise in Node. A failure surfaces where the page is
+ * awaited, even if the caller fails first and never awaits it.
+ */
+function readPage(pool: pg.Pool, after: string): Promise<EncodedProfile[]> {
+  const page = pool
+    .query<EncodedProfile>(
+      'SELECT username, version, profile_json(p)::text AS json FROM profiles p WHERE username > $1 ORDER BY username LIMIT $2',
+      [after, PAGE_SIZE],
+    )
+    .then((result) => result.rows);
+  page.catch(() => undefined);
+  return page;
 }
 
 /**

@@ -54,6 +54,33 @@ describe('the version gate in Redis', () => {
     expect(heard).toEqual([5, 6, 1000]);
   });
 
+  it('gates every profile of a batch larger than one script call, and publishes only the applied ones', async () => {
+    const cache = testCache(redis);
+    const names = Array.from({ length: 450 }, (_, index) => `gate_many_${index}`);
+    const one = (username: string, version: number): Profile => ({ ...at(version, version), username });
+    const heardMany: string[] = [];
+    const listener = testRedis();
+    try {
+      await redis.del(...names.map(cache.key));
+      await listener.subscribe(cache.channel);
+      listener.on('message', (_channel, message: string) => heardMany.push((JSON.parse(message) as Profile).username));
+      // Every third profile already holds a newer version than the batch brings.
+      const newer = names.filter((_, index) => index % 3 === 0);
+      expect(await cache.putMany(newer.map((name) => one(name, 10)))).toBe(newer.length);
+      heardMany.length = 0;
+
+      expect(await cache.putMany(names.map((name) => one(name, 7)))).toBe(names.length - newer.length);
+      const cached = await cache.getMany(names);
+      names.forEach((name, index) => expect(cached.get(name)?.version).toBe(index % 3 === 0 ? 10 : 7));
+      await redis.publish(cache.channel, JSON.stringify(one('gate_many_end', 1)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(heardMany).toEqual([...names.filter((_, index) => index % 3 !== 0), 'gate_many_end']);
+    } finally {
+      listener.disconnect();
+      await redis.del(...names.map(cache.key));
+    }
+  });
+
   it('keeps the newest when many writers race with shuffled versions', async () => {
     const cache = testCache(redis);
     const versions = Array.from({ length: 200 }, (_, index) => 100 + index).sort(() => Math.random() - 0.5);
