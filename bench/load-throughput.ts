@@ -1,5 +1,7 @@
 // Closed-loop write throughput: `concurrency` connections, each sending its
 // next POST as soon as the last one is answered, for `seconds`.
+import pg from 'pg';
+import { createDeltaWriter, type DeltaWriter } from '../lib/profiles';
 import { agent, now, postJson } from './support';
 
 export type ThroughputParams = { baseUrl: string; usernames: string[]; concurrency: number; seconds: number };
@@ -28,4 +30,53 @@ export async function writeThroughput(params: ThroughputParams) {
   const elapsed = now() - start;
   via.destroy();
   return { latencies, statuses, elapsedMs: elapsed, ok: statuses[200] ?? 0 };
+}
+
+export type WritePathParams = { databaseUrl: string; usernames: string[]; concurrency: number; seconds: number; coalescing: 'on' | 'off' };
+
+// One pool and writer per setting, kept for the life of the load process so
+// that no slice pays for connecting. The pool is the size the web process uses.
+const writers = new Map<string, { pool: pg.Pool; writer: DeltaWriter }>();
+
+function writerFor(params: WritePathParams) {
+  const key = `${params.databaseUrl} ${params.coalescing}`;
+  let entry = writers.get(key);
+  if (!entry) {
+    const pool = new pg.Pool({ connectionString: params.databaseUrl, max: 10 });
+    // The web process's defaults (lib/config.ts).
+    entry = { pool, writer: createDeltaWriter(pool, { coalescing: params.coalescing, windowMs: 2, maxBatch: 64, maxInFlight: 2 }) };
+    writers.set(key, entry);
+  }
+  return entry.writer;
+}
+
+/**
+ * The write path without HTTP: `concurrency` callers in this process, each
+ * calling the endpoint's own applyDeltas machinery (createDeltaWriter) as soon
+ * as its last call returned. Shows what Postgres and coalescing allow once
+ * Next's per-request cost is out of the way.
+ */
+export async function writePathThroughput(params: WritePathParams) {
+  const writer = writerFor(params);
+  const latencies: number[] = [];
+  const outcomes: Record<string, number> = {};
+  const before = writer.stats();
+  const start = now();
+  const end = start + params.seconds * 1_000;
+  const loop = async () => {
+    while (now() < end) {
+      const username = params.usernames[Math.floor(Math.random() * params.usernames.length)];
+      const sent = now();
+      try {
+        const result = await writer.apply({ username, deltas: { likes: 1 } });
+        outcomes[result.kind] = (outcomes[result.kind] ?? 0) + 1;
+        latencies.push(now() - sent);
+      } catch {
+        outcomes.error = (outcomes.error ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: params.concurrency }, loop));
+  const after = writer.stats();
+  return { latencies, outcomes, elapsedMs: now() - start, ok: outcomes.applied ?? 0, batches: after.batches - before.batches };
 }

@@ -3,12 +3,13 @@
 import { FanoutClients } from './load-fanout';
 import { idlePropagation, openLoopPropagation } from './load-propagation';
 import { resyncBench } from './load-resync';
-import { writeThroughput } from './load-throughput';
+import { writePathThroughput, writeThroughput } from './load-throughput';
 
 export type Task =
   | { id: number; kind: 'idle'; params: Parameters<typeof idlePropagation>[0] }
   | { id: number; kind: 'open-loop'; params: Parameters<typeof openLoopPropagation>[0] }
   | { id: number; kind: 'throughput'; params: Parameters<typeof writeThroughput>[0] }
+  | { id: number; kind: 'write-path'; params: Parameters<typeof writePathThroughput>[0] }
   | { id: number; kind: 'fanout-open'; params: Parameters<FanoutClients['open']>[0] }
   | { id: number; kind: 'fanout-expect'; params: { version: number } }
   | { id: number; kind: 'fanout-collect'; params: { timeoutMs: number } }
@@ -29,6 +30,8 @@ async function run(task: Task): Promise<unknown> {
       return openLoopPropagation(task.params, progress);
     case 'throughput':
       return writeThroughput(task.params);
+    case 'write-path':
+      return writePathThroughput(task.params);
     case 'fanout-open':
       return fanout.open(task.params, progress);
     case 'fanout-expect':

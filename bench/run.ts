@@ -32,6 +32,7 @@ const { values: flags } = parseArgs({
     streams: { type: 'string' },
     'write-seconds': { type: 'string' },
     concurrency: { type: 'string' },
+    'path-concurrency': { type: 'string' },
     fanout: { type: 'string' },
     'idle-streams': { type: 'string' },
     'idle-seconds': { type: 'string' },
@@ -48,6 +49,7 @@ const HELP = `npm run bench [-- flags]
   --rate N --steady-rate N --load-seconds S --streams N
                            scenario 2: offered updates/s, a second lower rate, duration, open streams (2000, 250, 10, 1000)
   --write-seconds S --concurrency N       scenario 3: seconds per run, connections (8, 32)
+  --path-concurrency N     scenario 3 without HTTP: concurrent callers of the write path (128)
   --fanout N --idle-streams N --idle-seconds S   scenario 4 (10000, 1000, 10)
   --resync-profiles N      scenario 5 (100000)
   --cpu-prof               write V8 CPU profiles of both web servers to bench/results/profiles/`;
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
     streams: option('streams', 1000, 50),
     writeSeconds: option('write-seconds', 8, 1),
     concurrency: option('concurrency', 32, 8),
+    pathConcurrency: option('path-concurrency', 128, 16),
     fanout: option('fanout', 10_000, 200),
     idleStreams: option('idle-streams', 1000, 50),
     idleSeconds: option('idle-seconds', 10, 1),

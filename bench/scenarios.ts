@@ -9,7 +9,7 @@ import { agent, now, postJson, sleep, summarize } from './support';
 
 export type Bench = {
   options: {
-    updates: number; rate: number; steadyRate: number; loadSeconds: number; streams: number; writeSeconds: number; concurrency: number;
+    updates: number; rate: number; steadyRate: number; loadSeconds: number; streams: number; writeSeconds: number; concurrency: number; pathConcurrency: number;
     fanout: number; idleStreams: number; idleSeconds: number; resyncProfiles: number;
   };
   log: (text: string) => void;
@@ -141,11 +141,14 @@ async function throughput(bench: Bench): Promise<void> {
   const spread = await measure(SPREAD);
   const hot = await measure(['hot']);
   await Promise.all(loaders.map((loader) => stopLoad(bench, loader)));
+  const path = await writePath(bench, rounds);
   const cell = (run: typeof spread.on) =>
     `${run.perSecond.toFixed(0)}/s, p50/p99 ${ms(run.latency.p50)}/${ms(run.latency.p99)} ms, ${run.writesPerCommit.toFixed(1)} writes/commit${run.failed ? `, ${run.failed} failed` : ''}`;
   bench.rows.push(
     { scenario: '3 write throughput', measure: `1000 profiles, ${concurrency} connections, coalescing on vs off`, result: cell(spread.on), baseline: cell(spread.off) },
     { scenario: '', measure: `one hot profile, ${concurrency} connections`, result: cell(hot.on), baseline: cell(hot.off) },
+    { scenario: '3 write path, no HTTP', measure: `1000 profiles, ${bench.options.pathConcurrency} callers of applyDeltas in one process, coalescing on vs off`, result: cell(path.spread.on), baseline: cell(path.spread.off) },
+    { scenario: '', measure: `one hot profile, ${bench.options.pathConcurrency} callers`, result: cell(path.hot.on), baseline: cell(path.hot.off) },
   );
   bench.series.push(
     { label: '3 POST latency, 1000 profiles, on', summary: spread.on.latency },
@@ -153,7 +156,45 @@ async function throughput(bench: Bench): Promise<void> {
     { label: '3 POST latency, hot profile, on', summary: hot.on.latency },
     { label: '3 POST latency, hot profile, off', summary: hot.off.latency },
   );
-  bench.results.throughput = { spread, hot };
+  bench.results.throughput = { spread, hot, writePath: path };
+}
+
+type PathRun = { latencies: number[]; outcomes: Record<string, number>; elapsedMs: number; ok: number; batches: number };
+
+/**
+ * The same writes without HTTP: callers in a load process drive the endpoint's
+ * own write path (createDeltaWriter) against the bench database, so the figure
+ * is what Postgres and coalescing allow with Next's per-request cost removed.
+ */
+async function writePath(bench: Bench, rounds: number) {
+  const loader = load(bench, 'write-path');
+  const { writeSeconds, pathConcurrency } = bench.options;
+  const slice = (coalescing: 'on' | 'off', usernames: string[], seconds: number) =>
+    loader.run<PathRun>({ kind: 'write-path', params: { databaseUrl: bench.databaseUrl, usernames, concurrency: pathConcurrency, seconds, coalescing } });
+  for (const coalescing of ['on', 'off'] as const) await slice(coalescing, SPREAD, Math.min(1, writeSeconds));
+  const measure = async (usernames: string[]) => {
+    const parts = { on: [] as PathRun[], off: [] as PathRun[] };
+    for (let round = 0; round < rounds; round += 1) {
+      parts.on.push(await slice('on', usernames, writeSeconds / rounds));
+      parts.off.push(await slice('off', usernames, writeSeconds / rounds));
+    }
+    const sum = (list: PathRun[]) => {
+      const ok = list.reduce((total, part) => total + part.ok, 0);
+      const requests = list.reduce((total, part) => total + Object.values(part.outcomes).reduce((n, c) => n + c, 0), 0);
+      const batches = list.reduce((total, part) => total + part.batches, 0);
+      const seconds = list.reduce((total, part) => total + part.elapsedMs, 0) / 1000;
+      return { perSecond: ok / seconds, latency: summarize(list.flatMap((part) => part.latencies)), failed: requests - ok, writesPerCommit: requests / Math.max(batches, 1) };
+    };
+    return { on: sum(parts.on), off: sum(parts.off) };
+  };
+  const spread = await measure(SPREAD);
+  const hot = await measure(['hot']);
+  await stopLoad(bench, loader);
+  bench.series.push(
+    { label: '3 write path latency, 1000 profiles, on', summary: spread.on.latency },
+    { label: '3 write path latency, 1000 profiles, off', summary: spread.off.latency },
+  );
+  return { spread, hot };
 }
 
 async function openFanout(bench: Bench, username: string, streams: number): Promise<LoadProcess[]> {
@@ -178,6 +219,8 @@ async function fanout(bench: Bench): Promise<void> {
   // Idle CPU first: closing 10,000 streams leaves garbage to collect for a while.
   const cpuNone = await cpuOver();
   const idlers = await openFanout(bench, 'quiet', idleStreams);
+  // Opening them is not sitting idle: let the collector finish with the garbage of the handshakes first.
+  await sleep(Math.min(3, idleSeconds) * 1_000);
   const cpuIdle = await cpuOver();
   await Promise.all(idlers.map((loader) => loader.run({ kind: 'fanout-close', params: {} })));
   await Promise.all(idlers.map((loader) => stopLoad(bench, loader)));

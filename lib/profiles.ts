@@ -1,9 +1,10 @@
 import { getProfileCache } from './cache';
+import type pg from 'pg';
 import { getConfig } from './config';
-import { query } from './db';
+import { getPool, query } from './db';
 import { logger } from './logger';
 import { COUNTERS, type Counter, type Profile } from './profile';
-import { WriteBatcher } from './write-batcher';
+import { WriteBatcher, type WriteBatcherOptions } from './write-batcher';
 import { decodeBatch, encodeBatch, type BatchRow, type DeltaRequest } from './write-plan';
 
 export type ApplyDeltasResult =
@@ -79,12 +80,12 @@ const BELOW_ZERO = new Map<string, Counter>(COUNTERS.map((counter) => [`${counte
  * arithmetic, so concurrent writers never lose each other's changes, and the
  * CHECK constraints refuse the whole statement if any counter would go below zero.
  */
-async function applyOne({ username, deltas }: DeltaRequest): Promise<ApplyDeltasResult> {
+async function applyOne(db: Queryable, { username, deltas }: DeltaRequest): Promise<ApplyDeltasResult> {
   const present = COUNTERS.filter((counter) => deltas[counter] !== undefined);
   // Column names come from the fixed COUNTERS list, never from input.
   const assignments = present.map((counter, index) => `${counter} = ${counter} + $${index + 2}`);
   try {
-    const { rows } = await query<{ profile: Profile }>(
+    const { rows } = await db.query<{ profile: Profile }>(
       `UPDATE profiles SET ${assignments.join(', ')} WHERE username = $1 RETURNING profile_json(profiles) AS profile`,
       [username, ...present.map((counter) => deltas[counter])],
     );
@@ -104,32 +105,64 @@ async function applyOne({ username, deltas }: DeltaRequest): Promise<ApplyDeltas
  * on one profile gets the same committed row: it is the only state with that
  * version, so a client's version gate never sees two values under one version.
  */
-async function applyBatch(requests: DeltaRequest[]): Promise<ApplyDeltasResult[]> {
-  if (requests.length === 1) return [await applyOne(requests[0])];
-  const { rows } = await query<BatchRow>(
+async function applyBatch(db: Queryable, requests: DeltaRequest[]): Promise<ApplyDeltasResult[]> {
+  if (requests.length === 1) return [await applyOne(db, requests[0])];
+  const { rows } = await db.query<BatchRow>(
     'SELECT outcome, profile FROM apply_profile_deltas($1::text[], $2::int[], $3::int[], $4::int[]) ORDER BY ord',
     encodeBatch(requests),
   );
   return decodeBatch(requests, rows);
 }
 
-const globalForWrites = globalThis as unknown as { rippleWriteBatcher?: WriteBatcher<DeltaRequest, ApplyDeltasResult> };
+type Queryable = Pick<pg.Pool, 'query'>;
 
-/** The process's write batcher (one per process; dev hot reload keeps it). */
-export function getWriteBatcher(): WriteBatcher<DeltaRequest, ApplyDeltasResult> {
+export type DeltaWriter = {
+  /** Applies the deltas atomically and answers this request alone: the committed profile, not-found or its own below-zero. */
+  apply(request: DeltaRequest): Promise<ApplyDeltasResult>;
+  /** How well it coalesces: requests per batch (a batch is one statement and one commit). */
+  stats(): { coalescing: 'on' | 'off'; batches: number; requests: number; largestBatch: number };
+};
+
+/**
+ * The write path on its own, over any pool: what the endpoint uses (through
+ * applyDeltas), and what the benchmark drives directly to measure Postgres
+ * and coalescing without HTTP in front. Coalescing off is one transaction per request.
+ */
+export function createDeltaWriter(db: Queryable, options: { coalescing: 'on' | 'off' } & WriteBatcherOptions): DeltaWriter {
+  if (options.coalescing === 'off') {
+    let requests = 0;
+    return {
+      apply: (request) => {
+        requests += 1;
+        return applyOne(db, request);
+      },
+      stats: () => ({ coalescing: 'off', batches: requests, requests, largestBatch: requests > 0 ? 1 : 0 }),
+    };
+  }
+  const batcher = new WriteBatcher<DeltaRequest, ApplyDeltasResult>((requests) => applyBatch(db, requests), options);
+  return {
+    apply: (request) => batcher.submit(request),
+    stats: () => ({ coalescing: 'on', batches: batcher.batches, requests: batcher.requests, largestBatch: batcher.largestBatch }),
+  };
+}
+
+const globalForWrites = globalThis as unknown as { rippleDeltaWriter?: DeltaWriter };
+
+/** The process's writer over its one pool (dev hot reload keeps it). */
+export function getDeltaWriter(): DeltaWriter {
   const config = getConfig();
-  globalForWrites.rippleWriteBatcher ??= new WriteBatcher(applyBatch, {
+  globalForWrites.rippleDeltaWriter ??= createDeltaWriter(getPool(), {
+    coalescing: config.WRITE_COALESCING,
     windowMs: config.WRITE_COALESCING_WINDOW_MS,
     maxBatch: config.WRITE_COALESCING_MAX_BATCH,
     maxInFlight: config.WRITE_COALESCING_MAX_IN_FLIGHT,
   });
-  return globalForWrites.rippleWriteBatcher;
+  return globalForWrites.rippleDeltaWriter;
 }
 
 /** How well this process coalesces: shown by /healthz, read by the benchmark. */
 export function getWriteStats() {
-  const batcher = globalForWrites.rippleWriteBatcher;
-  return { coalescing: getConfig().WRITE_COALESCING, batches: batcher?.batches ?? 0, requests: batcher?.requests ?? 0, largestBatch: batcher?.largestBatch ?? 0 };
+  return getDeltaWriter().stats();
 }
 
 /**
@@ -137,7 +170,6 @@ export function getWriteStats() {
  * share one transaction (see applyBatch) and each still gets its own answer:
  * the committed profile, 404 or its own 409.
  */
-export async function applyDeltas(request: DeltaRequest): Promise<ApplyDeltasResult> {
-  if (getConfig().WRITE_COALESCING === 'off') return applyOne(request);
-  return getWriteBatcher().submit(request);
+export function applyDeltas(request: DeltaRequest): Promise<ApplyDeltasResult> {
+  return getDeltaWriter().apply(request);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { closePool } from '../../lib/db';
-import { applyDeltas, getWriteBatcher, type ApplyDeltasResult } from '../../lib/profiles';
+import { applyDeltas, getWriteStats, type ApplyDeltasResult } from '../../lib/profiles';
 import { createProfile, dbProfile, testPool } from '../support/db';
 import { planBatch, type DeltaRequest } from '../support/write-model';
 import { post } from '../support/http';
@@ -26,9 +26,9 @@ describe('write coalescing', () => {
 
   it('counter at 2, five concurrent -1 in one batch: exactly two apply, three get their own 409, final 0', async () => {
     const start = await createProfile(pool, 'batch_floor', { followers: 2 });
-    const batches = getWriteBatcher().batches;
+    const batches = getWriteStats().batches;
     const results = await Promise.all(Array.from({ length: 5 }, () => applyDeltas({ username: 'batch_floor', deltas: { followers: -1 } })));
-    expect(getWriteBatcher().batches).toBe(batches + 1);
+    expect(getWriteStats().batches).toBe(batches + 1);
     expect(kinds(results)).toEqual(['applied', 'applied', 'below-zero', 'below-zero', 'below-zero']);
     expect(results[2]).toEqual({ kind: 'below-zero', counter: 'followers' });
     const committed = await dbProfile(pool, 'batch_floor');
@@ -83,7 +83,7 @@ describe('write coalescing', () => {
   it('gives exact totals under sustained concurrency across several profiles', async () => {
     const names = ['batch_t1', 'batch_t2', 'batch_t3'];
     for (const name of names) await createProfile(pool, name, { likes: 100 });
-    const before = getWriteBatcher();
+    const before = getWriteStats();
     const [batches, requests] = [before.batches, before.requests];
     // 30 clients, 20 sequential writes each: +2 then -1 on a rotating profile.
     const clients = Array.from({ length: 30 }, async (_, client) => {
@@ -98,7 +98,7 @@ describe('write coalescing', () => {
     expect(statuses.filter((kind) => kind !== 'applied')).toEqual([]);
     const totals = await Promise.all(names.map(async (name) => (await dbProfile(pool, name)).likes));
     expect(totals.reduce((sum, likes) => sum + likes, 0)).toBe(300 + 30 * 10 * (2 - 1));
-    const after = getWriteBatcher();
+    const after = getWriteStats();
     expect(after.requests - requests).toBe(600);
     // Coalescing really happened: fewer transactions than requests.
     expect(after.batches - batches).toBeLessThan(600);
