@@ -3,6 +3,7 @@
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -64,6 +65,34 @@ function option(name: keyof typeof flags, normal: number, smoke: number): number
   return flags.smoke ? smoke : normal;
 }
 
+/** A reason not to start that the user can act on: printed without a stack. */
+class CannotStart extends Error {}
+
+/**
+ * One bench per machine: a session advisory lock in Postgres, held for the
+ * whole run and released by Postgres itself if this process dies.
+ */
+async function holdBenchLock(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: new URL('/postgres', DATABASE_URL).toString() });
+  await client.connect();
+  const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtext('ripple-bench')) AS locked");
+  if (!rows[0].locked) {
+    await client.end();
+    throw new CannotStart('another `npm run bench` is running on this machine (it owns ripple_bench and ports 3400-3401); wait for it to finish');
+  }
+  return client;
+}
+
+async function assertPortsFree(ports: number[]): Promise<void> {
+  for (const port of ports) {
+    await new Promise<void>((resolve, reject) => {
+      const probe = net.createServer();
+      probe.once('error', () => reject(new CannotStart(`port ${port} is taken: the bench starts its own servers on ${ports.join(' and ')}; stop what listens there`)));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+    });
+  }
+}
+
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -114,6 +143,9 @@ async function main(): Promise<void> {
     throw new Error(`ulimit -Hn is ${hardLimit}: too low for ${options.fanout} streams; raise the hard limit or pass a smaller --fanout`);
   }
 
+  // Before anything is dropped: a second run would drop the first one's database under it.
+  const lock = await holdBenchLock();
+  await assertPortsFree([PORT_ON, PORT_OFF]);
   ensureBuild(log);
   const servers: Server[] = [];
   const loads: LoadProcess[] = [];
@@ -129,6 +161,7 @@ async function main(): Promise<void> {
       await deleteKeys(redis).catch(() => undefined);
       redis.disconnect();
       await dropDatabase(DATABASE_URL).catch((error: Error) => log(`bench: could not drop ripple_bench: ${error.message}`));
+      await lock.end().catch(() => undefined);
     })());
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130);
@@ -188,6 +221,6 @@ async function main(): Promise<void> {
 main().catch((error: Error) => {
   // After Ctrl-C the SIGINT handler finishes the clean-up and exits.
   if (interrupted) return;
-  console.error(`bench failed: ${error.stack ?? error.message}`);
+  console.error(`bench failed: ${error instanceof CannotStart ? error.message : (error.stack ?? error.message)}`);
   process.exit(1);
 });
