@@ -1,5 +1,6 @@
 // Propagation: POST sent (and 200 received) until the SSE frame arrives on a
 // second connection; the baseline is a bare UPDATE heard by a bare LISTEN client.
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { cpuSeconds } from './processes';
 import { agent, FrameLog, now, openSse, postJson, sleep, within, type PostResult } from './support';
@@ -56,7 +57,7 @@ export async function idlePropagation(params: IdleParams, progress: (text: strin
   return { sendToFrame, answerToFrame, sendToAnswer, updateToNotify, commitToNotify };
 }
 
-export type OpenLoopParams = { baseUrl: string; usernames: string[]; streams: number; rate: number; seconds: number; webPid: number };
+export type OpenLoopParams = { baseUrl: string; usernames: string[]; streams: number; rate: number; seconds: number; webPid: number; redisUrl: string; channel: string };
 
 /**
  * Open loop: requests leave on a fixed schedule whatever the answers do, and
@@ -74,6 +75,16 @@ export async function openLoopPropagation(params: OpenLoopParams, progress: (tex
   }
   const opened = await Promise.all(streams);
   await Promise.all(params.usernames.slice(0, params.streams).map((username) => log.arrival(username, 1)));
+  // Worker lag, seen from outside the worker: each profile the cache takes is
+  // PUBLISHed as it is written, so arrival here minus the row's updatedAt is
+  // row written → in the cache (updatedAt has millisecond resolution).
+  const workerLag: number[] = [];
+  const cacheWatch = new Redis(params.redisUrl);
+  await cacheWatch.subscribe(params.channel);
+  cacheWatch.on('message', (_channel: string, message: string) => {
+    const at = now();
+    workerLag.push(at - Date.parse((JSON.parse(message) as { updatedAt: string }).updatedAt));
+  });
   progress(`${opened.length} streams open; sending ${params.rate}/s for ${params.seconds} s`);
   // Only profiles someone watches can show their frames.
   const targets = params.usernames.slice(0, Math.min(params.streams, params.usernames.length));
@@ -124,7 +135,9 @@ export async function openLoopPropagation(params: OpenLoopParams, progress: (tex
   for (const stream of opened) stream.close();
   streamAgent.destroy();
   postAgent.destroy();
+  cacheWatch.disconnect();
   return {
+    workerLag,
     scheduleToFrame,
     scheduleToAnswer,
     statuses: Object.fromEntries(statuses),

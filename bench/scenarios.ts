@@ -71,24 +71,26 @@ async function idle(bench: Bench): Promise<void> {
   bench.results.idle = s;
 }
 
-type OpenLoop = { scheduleToFrame: number[]; scheduleToAnswer: number[]; statuses: Record<string, number>; missed: number; webCpuPercent: number; offeredRate: number; achievedRate: number };
+type OpenLoop = { workerLag: number[]; scheduleToFrame: number[]; scheduleToAnswer: number[]; statuses: Record<string, number>; missed: number; webCpuPercent: number; offeredRate: number; achievedRate: number };
 
 async function openLoopAt(bench: Bench, rate: number): Promise<void> {
   const { loadSeconds, streams } = bench.options;
   const loader = load(bench, `open-loop-${rate}`);
-  const r = await loader.run<OpenLoop>({ kind: 'open-loop', params: { baseUrl: bench.urlOn, usernames: SPREAD, streams, rate, seconds: loadSeconds, webPid: bench.webPid } });
+  const r = await loader.run<OpenLoop>({ kind: 'open-loop', params: { baseUrl: bench.urlOn, usernames: SPREAD, streams, rate, seconds: loadSeconds, webPid: bench.webPid, redisUrl: bench.redisUrl, channel: `${bench.prefix}profile-changes` } });
   await stopLoad(bench, loader);
   const frame = summarize(r.scheduleToFrame);
   const answer = summarize(r.scheduleToAnswer);
+  const lag = summarize(r.workerLag);
   const errors = Object.entries(r.statuses).filter(([status]) => status !== '200').map(([status, count]) => `${count}×${status === '0' ? 'socket error' : status}`);
   const idle = bench.results.idle as Record<string, ReturnType<typeof summarize>> | undefined;
   bench.rows.push(
     { scenario: `2 open-loop ${rate}/s`, measure: `scheduled send → SSE frame (${rate}/s offered for ${loadSeconds} s over ${Math.min(streams, SPREAD.length)} profiles, ${streams} streams)`, result: triple(frame), baseline: `idle: ${idle ? triple(idle.sendToFrame) : 'n/a'}` },
     { scenario: '', measure: 'scheduled send → 200', result: triple(answer), baseline: '' },
+    { scenario: '', measure: 'worker lag: row written → in the cache (its PUBLISH heard)', result: triple(lag), baseline: '' },
     { scenario: '', measure: 'answered rate; frames missing; errors; web CPU', result: `${r.achievedRate.toFixed(0)}/s; ${r.missed}; ${errors.join(', ') || 'none'}; ${r.webCpuPercent.toFixed(0)} % of a core`, baseline: `offered ${rate}/s` },
   );
   bench.series.push({ label: `2 open loop ${rate}/s → frame`, summary: frame });
-  (bench.results.openLoop as Record<number, unknown>)[rate] = { frame, answer, statuses: r.statuses, missed: r.missed, achievedRate: r.achievedRate, webCpuPercent: r.webCpuPercent };
+  (bench.results.openLoop as Record<number, unknown>)[rate] = { frame, answer, workerLag: lag, statuses: r.statuses, missed: r.missed, achievedRate: r.achievedRate, webCpuPercent: r.webCpuPercent };
 }
 
 async function openLoop(bench: Bench): Promise<void> {
