@@ -157,6 +157,8 @@ async function throughput(bench: Bench): Promise<void> {
     { label: '3 POST latency, 1000 profiles, off', summary: spread.off.latency },
     { label: '3 POST latency, hot profile, on', summary: hot.on.latency },
     { label: '3 POST latency, hot profile, off', summary: hot.off.latency },
+    { label: '3 write path latency, 1000 profiles, on', summary: path.spread.on.latency },
+    { label: '3 write path latency, 1000 profiles, off', summary: path.spread.off.latency },
   );
   bench.results.throughput = { spread, hot, writePath: path };
 }
@@ -192,10 +194,6 @@ async function writePath(bench: Bench, rounds: number) {
   const spread = await measure(SPREAD);
   const hot = await measure(['hot']);
   await stopLoad(bench, loader);
-  bench.series.push(
-    { label: '3 write path latency, 1000 profiles, on', summary: spread.on.latency },
-    { label: '3 write path latency, 1000 profiles, off', summary: spread.off.latency },
-  );
   return { spread, hot };
 }
 
