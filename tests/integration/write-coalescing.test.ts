@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { closePool } from '../../lib/db';
-import { applyDeltas, getWriteStats, type ApplyDeltasResult } from '../../lib/profiles';
+import { applyDeltas, createDeltaWriter, getWriteStats, type ApplyDeltasResult } from '../../lib/profiles';
 import { createProfile, dbProfile, testPool } from '../support/db';
 import { planBatch, type DeltaRequest } from '../support/write-model';
 import { post } from '../support/http';
@@ -78,6 +78,18 @@ describe('write coalescing', () => {
         expect([after.followers, after.followings, after.likes]).toEqual([before.followers + total.followers, before.followings + total.followings, before.likes + total.likes]);
       }
     }
+  });
+
+  it('with coalescing off, each request is its own transaction: same answers, one version per write', async () => {
+    const start = await createProfile(pool, 'batch_off', { followers: 2 });
+    const writer = createDeltaWriter(pool, { coalescing: 'off', windowMs: 2, maxBatch: 64, maxInFlight: 2 });
+    const results = await Promise.all(Array.from({ length: 5 }, () => writer.apply({ username: 'batch_off', deltas: { followers: -1 } })));
+    expect(kinds(results).filter((kind) => kind === 'applied')).toHaveLength(2);
+    expect(kinds(results).filter((kind) => kind === 'below-zero')).toHaveLength(3);
+    const committed = await dbProfile(pool, 'batch_off');
+    expect(committed.followers).toBe(0);
+    expect(committed.version).toBe(start.version + 2);
+    expect(writer.stats()).toEqual({ coalescing: 'off', batches: 5, requests: 5, largestBatch: 1 });
   });
 
   it('gives exact totals under sustained concurrency across several profiles', async () => {
