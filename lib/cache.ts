@@ -5,8 +5,8 @@ import { getRedis, scanKeys } from './redis';
 
 // The version gate. Check and write happen in one script so no other writer can
 // slip in between; it PUBLISHes only what it applied, so subscribers never hear
-// a value that the cache refused. One call gates many profiles: per-command
-// overhead, not the work, is what a resync of 100,000 profiles pays for.
+// a value that the cache refused. One call gates many profiles: with one call
+// per profile, per-command overhead was most of what a resync cost.
 // KEYS profile hashes; ARGV[1] channel, then a version and a JSON per key.
 // Returns how many it applied.
 const PUT_IF_NEWER = `
@@ -23,8 +23,8 @@ end
 return applied
 `;
 
-// Keys per script call: Redis runs one script at a time, so a call this size
-// holds it for well under a millisecond.
+// Keys per script call: Redis runs one script at a time, and a call this size
+// holds it for about a millisecond.
 const KEYS_PER_CALL = 200;
 
 /** A profile as the cache stores it: already serialised, e.g. straight from Postgres. */
