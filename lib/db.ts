@@ -65,3 +65,15 @@ export function isUnavailable(error: unknown): boolean {
   if (err.code && /^(57P0[1-3]|08\d{3}|53300|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/.test(err.code)) return true;
   return /timeout|Connection terminated|not queryable|ECONNREFUSED/i.test(err.message ?? '');
 }
+
+/**
+ * Postgres answered the statement with an error of its own (a SQLSTATE outside
+ * the connection and operator-intervention classes): a single-statement
+ * transaction that reports an error did not commit, so running its work again
+ * cannot apply anything twice. Anything else (a dropped connection, a client
+ * timeout) leaves the outcome unknown.
+ */
+export function isRolledBack(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57)/.test(code) && !isUnavailable(error);
+}

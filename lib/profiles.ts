@@ -1,7 +1,7 @@
 import { getProfileCache } from './cache';
 import type pg from 'pg';
 import { getConfig } from './config';
-import { getPool, query } from './db';
+import { getPool, isRolledBack, query } from './db';
 import { logger } from './logger';
 import { COUNTERS, type Counter, type Profile } from './profile';
 import { WriteBatcher, type WriteBatcherOptions } from './write-batcher';
@@ -104,14 +104,33 @@ async function applyOne(db: Queryable, { username, deltas }: DeltaRequest): Prom
  * accepted deltas: one round trip, one transaction, one commit. Every request
  * on one profile gets the same committed row: it is the only state with that
  * version, so a client's version gate never sees two values under one version.
+ *
+ * If Postgres rejects the statement (a trigger refuses one row, say), nothing
+ * committed, so each request runs again alone: only the one at fault fails,
+ * as if nothing had been coalesced. If the outcome is unknown (the connection
+ * dropped), every request fails: running them again could apply some twice.
  */
-async function applyBatch(db: Queryable, requests: DeltaRequest[]): Promise<ApplyDeltasResult[]> {
+async function applyBatch(db: Queryable, requests: DeltaRequest[]): Promise<BatchOutcome[]> {
   if (requests.length === 1) return [await applyOne(db, requests[0])];
-  const { rows } = await db.query<BatchRow>(
-    'SELECT outcome, profile FROM apply_profile_deltas($1::text[], $2::int[], $3::int[], $4::int[]) ORDER BY ord',
-    encodeBatch(requests),
-  );
-  return decodeBatch(requests, rows);
+  try {
+    const { rows } = await db.query<BatchRow>(
+      'SELECT outcome, profile FROM apply_profile_deltas($1::text[], $2::int[], $3::int[], $4::int[]) ORDER BY ord',
+      encodeBatch(requests),
+    );
+    return decodeBatch(requests, rows);
+  } catch (error) {
+    if (!isRolledBack(error)) throw error;
+    logger.warn({ err: (error as Error).message, requests: requests.length }, 'writes: Postgres rejected a batch; running its requests one by one');
+    return Promise.all(requests.map((request) => applyOne(db, request).catch((failure: unknown): BatchOutcome => ({ kind: 'failed', error: failure }))));
+  }
+}
+
+/** A request's answer inside a batch; `failed` is re-thrown to that request alone. */
+type BatchOutcome = ApplyDeltasResult | { kind: 'failed'; error: unknown };
+
+function answer(outcome: BatchOutcome): ApplyDeltasResult {
+  if (outcome.kind === 'failed') throw outcome.error;
+  return outcome;
 }
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -139,9 +158,9 @@ export function createDeltaWriter(db: Queryable, options: { coalescing: 'on' | '
       stats: () => ({ coalescing: 'off', batches: requests, requests, largestBatch: requests > 0 ? 1 : 0 }),
     };
   }
-  const batcher = new WriteBatcher<DeltaRequest, ApplyDeltasResult>((requests) => applyBatch(db, requests), options);
+  const batcher = new WriteBatcher<DeltaRequest, BatchOutcome>((requests) => applyBatch(db, requests), options);
   return {
-    apply: (request) => batcher.submit(request),
+    apply: (request) => batcher.submit(request).then(answer),
     stats: () => ({ coalescing: 'on', batches: batcher.batches, requests: batcher.requests, largestBatch: batcher.largestBatch }),
   };
 }
