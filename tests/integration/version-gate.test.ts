@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { Profile } from '@/lib/profile';
 import { testCache, testRedis } from '../support/db';
+import { waitFor } from '../support/processes';
 
 const at = (version: number, likes: number): Profile => ({
   username: 'gate_user',
@@ -63,18 +64,25 @@ describe('the version gate in Redis', () => {
     try {
       await redis.del(...names.map(cache.key));
       await listener.subscribe(cache.channel);
-      listener.on('message', (_channel, message: string) => heardMany.push((JSON.parse(message) as Profile).username));
+      listener.on('message', (_channel, message: string) => {
+        const profile = JSON.parse(message) as Profile;
+        heardMany.push(`${profile.username}@${profile.version}`);
+      });
       // Every third profile already holds a newer version than the batch brings.
       const newer = names.filter((_, index) => index % 3 === 0);
       expect(await cache.putMany(newer.map((name) => one(name, 10)))).toBe(newer.length);
-      heardMany.length = 0;
 
       expect(await cache.putMany(names.map((name) => one(name, 7)))).toBe(names.length - newer.length);
       const cached = await cache.getMany(names);
       names.forEach((name, index) => expect(cached.get(name)?.version).toBe(index % 3 === 0 ? 10 : 7));
+      // A message published after both batches: once it is heard, all of theirs are in.
       await redis.publish(cache.channel, JSON.stringify(one('gate_many_end', 1)));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(heardMany).toEqual([...names.filter((_, index) => index % 3 !== 0), 'gate_many_end']);
+      await waitFor(() => heardMany.includes('gate_many_end@1'), 'the closing message');
+      expect(heardMany).toEqual([
+        ...newer.map((name) => `${name}@10`),
+        ...names.filter((_, index) => index % 3 !== 0).map((name) => `${name}@7`),
+        'gate_many_end@1',
+      ]);
     } finally {
       listener.disconnect();
       await redis.del(...names.map(cache.key));
