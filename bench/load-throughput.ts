@@ -1,6 +1,7 @@
 // Closed-loop write throughput: `concurrency` connections, each sending its
 // next POST as soon as the last one is answered, for `seconds`.
 import pg from 'pg';
+import { getConfig } from '../lib/config';
 import { createDeltaWriter, type DeltaWriter } from '../lib/profiles';
 import { agent, now, postJson } from './support';
 
@@ -43,8 +44,10 @@ function writerFor(params: WritePathParams) {
   let entry = writers.get(key);
   if (!entry) {
     const pool = new pg.Pool({ connectionString: params.databaseUrl, max: 10 });
-    // The web process's defaults (lib/config.ts).
-    entry = { pool, writer: createDeltaWriter(pool, { coalescing: params.coalescing, windowMs: 2, maxBatch: 64, maxInFlight: 2 }) };
+    // The same settings the bench's web servers read: they inherit this environment too.
+    const config = getConfig();
+    const options = { windowMs: config.WRITE_COALESCING_WINDOW_MS, maxBatch: config.WRITE_COALESCING_MAX_BATCH, maxInFlight: config.WRITE_COALESCING_MAX_IN_FLIGHT };
+    entry = { pool, writer: createDeltaWriter(pool, { coalescing: params.coalescing, ...options }) };
     writers.set(key, entry);
   }
   return entry.writer;
