@@ -29,28 +29,6 @@ export async function query<Row extends pg.QueryResultRow>(text: string, params:
   return getPool().query<Row>(text, params);
 }
 
-export async function withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await getPool().connect();
-  // A checked-out client has no pool listener: a connection that dies mid-transaction
-  // would otherwise raise an unhandled 'error' and take the process down.
-  let broken: Error | undefined;
-  const onError = (error: Error) => (broken = error);
-  client.on('error', onError);
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    if (!broken) await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.off('error', onError);
-    // A broken client is destroyed rather than handed to the next request.
-    client.release(broken);
-  }
-}
-
 export async function closePool(): Promise<void> {
   const pool = globalForDb.ripplePool;
   globalForDb.ripplePool = undefined;
