@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createProfileCache } from '../lib/cache';
-import { resyncCache } from '../lib/resync';
+import { readPage, resyncCache } from '../lib/resync';
 import { now } from './support';
 
 export type ResyncParams = { databaseUrl: string; redisUrl: string; prefix: string };
@@ -21,17 +21,13 @@ export async function resyncBench(params: ResyncParams) {
     let after = '';
     let copied = 0;
     for (;;) {
-      const { rows } = await pool.query<{ username: string; version: string; json: string }>(
-        'SELECT username, version, profile_json(p)::text AS json FROM profiles p WHERE username > $1 ORDER BY username LIMIT 2000',
-        [after],
-      );
+      const rows = await readPage(pool, after);
       if (rows.length === 0) break;
       const pipeline = redis.pipeline();
       for (const row of rows) pipeline.hset(`${rawPrefix}profile:${row.username}`, 'version', row.version, 'data', row.json);
       await pipeline.exec();
       copied += rows.length;
       after = rows[rows.length - 1].username;
-      if (rows.length < 2000) break;
     }
     const rawMs = now() - started;
     return { profiles: gated.profiles, applied: gated.applied, ms: gated.ms, rawProfiles: copied, rawMs };

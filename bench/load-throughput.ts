@@ -37,20 +37,20 @@ export type WritePathParams = { databaseUrl: string; usernames: string[]; concur
 
 // One pool and writer per setting, kept for the life of the load process so
 // that no slice pays for connecting. The pool is the size the web process uses.
-const writers = new Map<string, { pool: pg.Pool; writer: DeltaWriter }>();
+const writers = new Map<string, DeltaWriter>();
 
-function writerFor(params: WritePathParams) {
+function writerFor(params: WritePathParams): DeltaWriter {
   const key = `${params.databaseUrl} ${params.coalescing}`;
-  let entry = writers.get(key);
-  if (!entry) {
+  let writer = writers.get(key);
+  if (!writer) {
     const pool = new pg.Pool({ connectionString: params.databaseUrl, max: 10 });
     // The same settings the bench's web servers read: they inherit this environment too.
     const config = getConfig();
     const options = { windowMs: config.WRITE_COALESCING_WINDOW_MS, maxBatch: config.WRITE_COALESCING_MAX_BATCH, maxInFlight: config.WRITE_COALESCING_MAX_IN_FLIGHT };
-    entry = { pool, writer: createDeltaWriter(pool, { coalescing: params.coalescing, ...options }) };
-    writers.set(key, entry);
+    writer = createDeltaWriter(pool, { coalescing: params.coalescing, ...options });
+    writers.set(key, writer);
   }
-  return entry.writer;
+  return writer;
 }
 
 /**

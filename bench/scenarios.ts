@@ -1,6 +1,7 @@
 // The five scenarios of issue 4, each with its baseline measured in the same run.
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { createProfileCache } from '../lib/cache';
 import { deleteKeysWithPrefix } from '../lib/redis';
 import type { FanoutParams } from './load-fanout';
 import { cpuSeconds, rssBytes, startLoad, type LoadProcess } from './processes';
@@ -76,7 +77,7 @@ type OpenLoop = { workerLag: number[]; scheduleToFrame: number[]; scheduleToAnsw
 async function openLoopAt(bench: Bench, rate: number): Promise<void> {
   const { loadSeconds, streams } = bench.options;
   const loader = load(bench, `open-loop-${rate}`);
-  const r = await loader.run<OpenLoop>({ kind: 'open-loop', params: { baseUrl: bench.urlOn, usernames: SPREAD, streams, rate, seconds: loadSeconds, webPid: bench.webPid, redisUrl: bench.redisUrl, channel: `${bench.prefix}profile-changes` } });
+  const r = await loader.run<OpenLoop>({ kind: 'open-loop', params: { baseUrl: bench.urlOn, usernames: SPREAD, streams, rate, seconds: loadSeconds, webPid: bench.webPid, redisUrl: bench.redisUrl, channel: createProfileCache(bench.redis, bench.prefix).channel } });
   await stopLoad(bench, loader);
   const frame = summarize(r.scheduleToFrame);
   const answer = summarize(r.scheduleToAnswer);

@@ -41,7 +41,7 @@ export async function resyncCache({
  * no parse and re-serialise in Node. A failure surfaces where the page is
  * awaited, even if the caller fails first and never awaits it.
  */
-function readPage(pool: pg.Pool, after: string): Promise<EncodedProfile[]> {
+export function readPage(pool: pg.Pool, after: string): Promise<EncodedProfile[]> {
   const page = pool
     .query<EncodedProfile>(
       'SELECT username, version, profile_json(p)::text AS json FROM profiles p WHERE username > $1 ORDER BY username LIMIT $2',
