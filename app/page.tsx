@@ -1,6 +1,6 @@
 import { ProfileList } from '@/components/profile-list';
 import { MAX_STREAM_USERNAMES } from '@/lib/profile-stream';
-import { listProfiles } from '@/lib/profiles';
+import { listProfiles } from '@/lib/profile-reads';
 
 export const dynamic = 'force-dynamic';
 

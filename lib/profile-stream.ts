@@ -4,7 +4,7 @@ import { getLiveHub, profileFrame, type LiveHub, type LiveListener } from './liv
 import { logger } from './logger';
 import { ProblemError } from './problem';
 import { isValidUsername, type Profile } from './profile';
-import { getProfiles } from './profiles';
+import { getProfiles } from './profile-reads';
 
 export const MAX_STREAM_USERNAMES = 50;
 // Bytes queued for one client before new frames wait in its LatestFrames

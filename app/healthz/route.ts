@@ -1,7 +1,7 @@
 import { checkHealth, healthSummary } from '@/lib/health';
 import { json } from '@/lib/http';
 import { problem } from '@/lib/problem';
-import { getWriteStats } from '@/lib/profiles';
+import { getWriteStats } from '@/lib/apply-deltas';
 import { withRequestMetrics } from '@/lib/web-metrics';
 
 export const dynamic = 'force-dynamic';

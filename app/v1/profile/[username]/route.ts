@@ -1,7 +1,8 @@
 import { handle, json, parseUsername } from '@/lib/http';
 import { ProblemError } from '@/lib/problem';
 import { COUNTER_LABELS } from '@/lib/profile';
-import { applyDeltas, getProfile } from '@/lib/profiles';
+import { applyDeltas } from '@/lib/apply-deltas';
+import { getProfile } from '@/lib/profile-reads';
 import { assertWriteAllowed } from '@/lib/rate-limit';
 import { clientId } from '@/lib/client-id';
 import { readJsonBody } from '@/lib/request-body';
