@@ -1,6 +1,6 @@
 import { ProfileList } from '@/components/profile-list';
-import { MAX_STREAM_USERNAMES } from '@/lib/profile-stream';
-import { listProfiles } from '@/lib/profile-reads';
+import { MAX_STREAM_USERNAMES } from '@/lib/live/profile-stream';
+import { listProfiles } from '@/lib/reads/profile-reads';
 
 export const dynamic = 'force-dynamic';
 

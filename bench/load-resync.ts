@@ -3,8 +3,8 @@
 // plain pipelined HSETs: no gate, no publish.
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createProfileCache } from '../lib/cache';
-import { readPage, resyncCache } from '../lib/resync';
+import { createProfileCache } from '../lib/cache/profile-cache';
+import { readPage, resyncCache } from '../lib/cache/resync';
 import { now } from './support';
 
 export type ResyncParams = { databaseUrl: string; redisUrl: string; prefix: string };

@@ -2,7 +2,7 @@
 // next POST as soon as the last one is answered, for `seconds`.
 import pg from 'pg';
 import { getConfig } from '../lib/config';
-import { createDeltaWriter, type DeltaWriter } from '../lib/apply-deltas';
+import { createDeltaWriter, type DeltaWriter } from '../lib/writes/apply-deltas';
 import { agent, now, postJson } from './support';
 
 export type ThroughputParams = { baseUrl: string; usernames: string[]; concurrency: number; seconds: number };

@@ -1,7 +1,7 @@
 // The five scenarios of issue 4, each with its baseline measured in the same run.
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { createProfileCache } from '../lib/cache';
+import { createProfileCache } from '../lib/cache/profile-cache';
 import { deleteKeysWithPrefix } from '../lib/redis';
 import type { FanoutParams } from './load-fanout';
 import { cpuSeconds, rssBytes, startLoad, type LoadProcess } from './processes';

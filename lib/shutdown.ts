@@ -1,7 +1,7 @@
 import { getConfig } from './config';
-import { shutdownLiveHub } from './live';
+import { shutdownLiveHub } from './live/hub';
 import { logger } from './logger';
-import { retireWeb } from './web-processes';
+import { retireWeb } from './ops/web-processes';
 
 /**
  * Next stops accepting connections on SIGTERM/SIGINT and waits for open

@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import type { ProfileCache } from '../lib/cache';
+import type { ProfileCache } from '../lib/cache/profile-cache';
 import { logger } from '../lib/logger';
 import { msSince } from '../lib/metrics';
-import { RollingWindow } from '../lib/rolling';
+import { RollingWindow } from '../lib/ops/rolling';
 import { profileSchema, type Profile } from '../lib/profile';
-import { resyncCache, type ResyncResult } from '../lib/resync';
+import { resyncCache, type ResyncResult } from '../lib/cache/resync';
 import { workerMetrics } from './metrics';
 
 type Deletion = { username: string; deleted: true };

@@ -1,11 +1,11 @@
 // The standalone worker: LISTEN to Postgres, keep Redis equal to it.
 // Several may run at once; the cache's version gate makes that harmless.
-import { createProfileCache } from '../lib/cache';
+import { createProfileCache } from '../lib/cache/profile-cache';
 import { getConfig } from '../lib/config';
 import { closePool, getPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import { closeRedis, getRedis } from '../lib/redis';
-import { WORKER_ANNOUNCE_MS } from '../lib/workers';
+import { WORKER_ANNOUNCE_MS } from '../lib/ops/workers';
 import { CacheWriter } from './cache-writer';
 import { listenForever } from './listener';
 import { serveMetrics } from './metrics';

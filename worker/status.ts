@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { announceWorker, retireWorker, type WorkerStatus } from '../lib/workers';
+import { announceWorker, retireWorker, type WorkerStatus } from '../lib/ops/workers';
 import type { CacheWriter } from './cache-writer';
 import { workerMetrics } from './metrics';
 

@@ -3,7 +3,7 @@ import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { ProfileCard } from '@/components/profile-card';
 import { isValidUsername } from '@/lib/profile';
-import { getProfile } from '@/lib/profile-reads';
+import { getProfile } from '@/lib/reads/profile-reads';
 
 export const dynamic = 'force-dynamic';
 

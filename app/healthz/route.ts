@@ -1,8 +1,8 @@
-import { checkHealth, healthSummary } from '@/lib/health';
-import { json } from '@/lib/http';
-import { problem } from '@/lib/problem';
-import { getWriteStats } from '@/lib/apply-deltas';
-import { withRequestMetrics } from '@/lib/web-metrics';
+import { checkHealth, healthSummary } from '@/lib/ops/health';
+import { json } from '@/lib/http/handle';
+import { problem } from '@/lib/http/problem';
+import { getWriteStats } from '@/lib/writes/apply-deltas';
+import { withRequestMetrics } from '@/lib/ops/web-metrics';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
-import { getLiveHub } from '@/lib/live';
+import { getLiveHub } from '@/lib/live/hub';
 import { metricsText } from '@/lib/metrics';
-import { startWebAnnouncer } from '@/lib/web-processes';
-import { registerWebMetrics } from '@/lib/web-metrics';
+import { startWebAnnouncer } from '@/lib/ops/web-processes';
+import { registerWebMetrics } from '@/lib/ops/web-metrics';
 
 export const dynamic = 'force-dynamic';
 

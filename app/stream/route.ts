@@ -1,7 +1,7 @@
-import { clientId } from '@/lib/client-id';
-import { handle } from '@/lib/http';
-import { withRequestMetrics } from '@/lib/web-metrics';
-import { openProfileStream, parseStreamQuery, reserveStreamSlot, SSE_HEADERS } from '@/lib/profile-stream';
+import { clientId } from '@/lib/http/client-id';
+import { handle } from '@/lib/http/handle';
+import { withRequestMetrics } from '@/lib/ops/web-metrics';
+import { openProfileStream, parseStreamQuery, reserveStreamSlot, SSE_HEADERS } from '@/lib/live/profile-stream';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,5 +1,5 @@
-import type { Point } from '@/lib/rolling';
-import type { SystemStatus } from '@/lib/status';
+import type { Point } from '@/lib/ops/rolling';
+import type { SystemStatus } from '@/lib/ops/status';
 
 // Turns the status answer into what the tiles and charts draw.
 

@@ -1,4 +1,4 @@
-import type { SystemStatus } from '@/lib/status';
+import type { SystemStatus } from '@/lib/ops/status';
 
 function ago(iso: string | null | undefined, now: number): string {
   if (!iso) return 'never';

@@ -1,6 +1,6 @@
 'use client';
 
-import type { SystemStatus } from '@/lib/status';
+import type { SystemStatus } from '@/lib/ops/status';
 import { figures, ms } from './figures';
 import { ago, HealthPanel } from './health-panel';
 import { Histogram } from './histogram';

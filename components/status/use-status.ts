@@ -1,7 +1,7 @@
 'use client';
 
 import useSWR from 'swr';
-import type { SystemStatus } from '@/lib/status';
+import type { SystemStatus } from '@/lib/ops/status';
 
 async function fetchStatus(url: string): Promise<SystemStatus> {
   const response = await fetch(url, { headers: { Accept: 'application/json' } });

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createProfileCache } from '../../lib/cache';
+import { createProfileCache } from '../../lib/cache/profile-cache';
 import type { Profile } from '../../lib/profile';
 import { createProfile } from '../support/db';
 import { FAULTS_DATABASE_URL, FAULTS_REDIS_PREFIX, FAULTS_WEB_PORTS } from '../support/env';

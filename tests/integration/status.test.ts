@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import type { SystemStatus } from '@/lib/status';
+import type { SystemStatus } from '@/lib/ops/status';
 import { createProfile, testPool } from '../support/db';
 import { LOCAL_PG_PORT, TEST_WEB_PORT } from '../support/env';
 import { get, post } from '../support/http';

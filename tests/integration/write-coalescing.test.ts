@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { closePool } from '../../lib/db';
-import { applyDeltas, createDeltaWriter, getWriteStats, type ApplyDeltasResult } from '../../lib/apply-deltas';
+import { applyDeltas, createDeltaWriter, getWriteStats, type ApplyDeltasResult } from '../../lib/writes/apply-deltas';
 import { createProfile, dbProfile, testPool } from '../support/db';
 import { planBatch, type DeltaRequest } from '../support/write-model';
 import { post } from '../support/http';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createProfileCache } from '../../lib/cache';
+import { createProfileCache } from '../../lib/cache/profile-cache';
 import { deleteKeysWithPrefix } from '../../lib/redis';
 import type { Profile } from '../../lib/profile';
 import { TEST_DATABASE_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL } from './env';

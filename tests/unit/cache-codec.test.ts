@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeProfile, encodeProfile } from '@/lib/cache';
+import { decodeProfile, encodeProfile } from '@/lib/cache/profile-cache';
 import type { Profile } from '@/lib/profile';
 
 const alice: Profile = {

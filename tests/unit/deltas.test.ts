@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDeltas } from '@/app/v1/profile/[username]/schema';
-import { ProblemError } from '@/lib/problem';
+import { ProblemError } from '@/lib/http/problem';
 
 function rejection(body: unknown): ProblemError {
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HISTOGRAM_BOUNDS_MS, quantile, RollingWindow } from '@/lib/rolling';
-import { plainError } from '@/lib/plain-error';
+import { HISTOGRAM_BOUNDS_MS, quantile, RollingWindow } from '@/lib/ops/rolling';
+import { plainError } from '@/lib/ops/plain-error';
 
 describe('the status page rolling window', () => {
   const t0 = 1_700_000_001_000 - (1_700_000_001_000 % 3_000);

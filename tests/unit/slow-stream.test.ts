@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { LatestFrames } from '@/lib/latest-frames';
-import { profileFrame, type LiveListener } from '@/lib/live';
+import { LatestFrames } from '@/lib/live/latest-frames';
+import { profileFrame, type LiveListener } from '@/lib/live/hub';
 import type { Profile } from '@/lib/profile';
-import { openProfileStream } from '@/lib/profile-stream';
+import { openProfileStream } from '@/lib/live/profile-stream';
 
 const profile = (username: string, version: number): Profile => ({
   username, displayName: username, bio: '', followers: 0, followings: 0, likes: version, version, updatedAt: '2026-01-01T00:00:00.000Z',

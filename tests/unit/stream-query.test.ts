@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_STREAM_USERNAMES, parseStreamQuery } from '@/lib/profile-stream';
-import { ProblemError } from '@/lib/problem';
+import { MAX_STREAM_USERNAMES, parseStreamQuery } from '@/lib/live/profile-stream';
+import { ProblemError } from '@/lib/http/problem';
 
 const query = (text: string) => parseStreamQuery(new URLSearchParams(text));
 

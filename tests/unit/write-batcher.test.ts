@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WriteBatcher } from '@/lib/write-batcher';
+import { WriteBatcher } from '@/lib/writes/write-batcher';
 
 function recorder(answer: (batch: number[]) => Promise<number[]> = async (batch) => batch.map((n) => n * 10)) {
   const batches: number[][] = [];

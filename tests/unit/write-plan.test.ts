@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '@/lib/profile';
-import { decodeBatch, decodeOutcome, encodeBatch } from '@/lib/write-plan';
+import { decodeBatch, decodeOutcome, encodeBatch } from '@/lib/writes/write-plan';
 
 const alice: Profile = { username: 'alice', displayName: 'Alice', bio: '', followers: 1, followings: 0, likes: 0, version: 2, updatedAt: '2026-01-01T00:00:00.000Z' };
 

@@ -1,6 +1,6 @@
-import { handle, json } from '@/lib/http';
-import { getStatus } from '@/lib/status';
-import { withRequestMetrics } from '@/lib/web-metrics';
+import { handle, json } from '@/lib/http/handle';
+import { getStatus } from '@/lib/ops/status';
+import { withRequestMetrics } from '@/lib/ops/web-metrics';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,13 +1,13 @@
-import { handle, json, parseUsername } from '@/lib/http';
-import { ProblemError } from '@/lib/problem';
+import { handle, json, parseUsername } from '@/lib/http/handle';
+import { ProblemError } from '@/lib/http/problem';
 import { COUNTER_LABELS } from '@/lib/profile';
-import { applyDeltas } from '@/lib/apply-deltas';
-import { getProfile } from '@/lib/profile-reads';
-import { assertWriteAllowed } from '@/lib/rate-limit';
-import { clientId } from '@/lib/client-id';
-import { readJsonBody } from '@/lib/request-body';
-import { assertSameOrigin } from '@/lib/same-origin';
-import { withRequestMetrics } from '@/lib/web-metrics';
+import { applyDeltas } from '@/lib/writes/apply-deltas';
+import { getProfile } from '@/lib/reads/profile-reads';
+import { assertWriteAllowed } from '@/lib/http/rate-limit';
+import { clientId } from '@/lib/http/client-id';
+import { readJsonBody } from '@/lib/http/request-body';
+import { assertSameOrigin } from '@/lib/http/same-origin';
+import { withRequestMetrics } from '@/lib/ops/web-metrics';
 import { parseDeltas } from './schema';
 
 type Context = { params: Promise<{ username: string }> };

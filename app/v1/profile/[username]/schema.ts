@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ProblemError } from '@/lib/problem';
+import { ProblemError } from '@/lib/http/problem';
 import { COUNTERS, MAX_DELTA, type Deltas } from '@/lib/profile';
 
 const delta = z

@@ -1,10 +1,10 @@
-import { getConfig } from './config';
+import { getConfig } from '../config';
 import { LatestFrames } from './latest-frames';
-import { getLiveHub, profileFrame, type LiveHub, type LiveListener } from './live';
-import { logger } from './logger';
-import { ProblemError } from './problem';
-import { isValidUsername, type Profile } from './profile';
-import { getProfiles } from './profile-reads';
+import { getLiveHub, profileFrame, type LiveHub, type LiveListener } from './hub';
+import { logger } from '../logger';
+import { ProblemError } from '../http/problem';
+import { isValidUsername, type Profile } from '../profile';
+import { getProfiles } from '../reads/profile-reads';
 
 export const MAX_STREAM_USERNAMES = 50;
 // Bytes queued for one client before new frames wait in its LatestFrames

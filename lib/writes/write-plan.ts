@@ -1,4 +1,4 @@
-import { COUNTERS, type Counter, type Deltas, type Profile } from './profile';
+import { COUNTERS, type Counter, type Deltas, type Profile } from '../profile';
 
 export type DeltaRequest = { username: string; deltas: Deltas };
 

@@ -1,7 +1,7 @@
-import { isUnavailable } from './db';
-import { logger } from './logger';
+import { isUnavailable } from '../db';
+import { logger } from '../logger';
 import { problem, ProblemError } from './problem';
-import { isValidUsername } from './profile';
+import { isValidUsername } from '../profile';
 
 /** Runs a route handler's work and turns every failure into problem+json. */
 export async function handle(work: () => Promise<Response>): Promise<Response> {

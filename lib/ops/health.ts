@@ -1,6 +1,6 @@
-import { getConfig } from './config';
-import { query } from './db';
-import { getRedis } from './redis';
+import { getConfig } from '../config';
+import { query } from '../db';
+import { getRedis } from '../redis';
 import { listWorkers, type WorkerStatus } from './workers';
 
 type Check = { ok: boolean; ms: number; error?: string };

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EncodedProfile, ProfileCache } from './cache';
+import type { EncodedProfile, ProfileCache } from './profile-cache';
 
 export type ResyncResult = { profiles: number; applied: number; removed: number; ms: number };
 

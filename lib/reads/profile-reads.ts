@@ -1,7 +1,7 @@
-import { getProfileCache } from './cache';
-import { query } from './db';
-import { logger } from './logger';
-import type { Profile } from './profile';
+import { getProfileCache } from '../cache/profile-cache';
+import { query } from '../db';
+import { logger } from '../logger';
+import type { Profile } from '../profile';
 
 /** Straight from Postgres, bypassing the cache. */
 export async function findProfile({ username }: { username: string }): Promise<Profile | null> {

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import { decodeProfile, getProfileCache } from './cache';
-import { logger } from './logger';
-import type { Profile } from './profile';
-import { createRedis } from './redis';
-import { countOpenStreamsWith, recordChange } from './web-metrics';
-import { startWebAnnouncer } from './web-processes';
+import { decodeProfile, getProfileCache } from '../cache/profile-cache';
+import { logger } from '../logger';
+import type { Profile } from '../profile';
+import { createRedis } from '../redis';
+import { countOpenStreamsWith, recordChange } from '../ops/web-metrics';
+import { startWebAnnouncer } from '../ops/web-processes';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { getConfig } from './config';
-import { getPool, isRolledBack } from './db';
-import { logger } from './logger';
-import { COUNTERS, type Counter, type Profile } from './profile';
+import { getConfig } from '../config';
+import { getPool, isRolledBack } from '../db';
+import { logger } from '../logger';
+import { COUNTERS, type Counter, type Profile } from '../profile';
 import { WriteBatcher, type WriteBatcherOptions } from './write-batcher';
 import { decodeBatch, encodeBatch, type BatchRow, type DeltaRequest } from './write-plan';
 

@@ -1,7 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { getConfig } from './config';
-import { profileSchema, type Profile } from './profile';
-import { getRedis, scanKeys } from './redis';
+import { getConfig } from '../config';
+import { profileSchema, type Profile } from '../profile';
+import { getRedis, scanKeys } from '../redis';
 
 // The version gate. Check and write happen in one script so no other writer can
 // slip in between; it PUBLISHes only what it applied, so subscribers never hear

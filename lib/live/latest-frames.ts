@@ -1,4 +1,4 @@
-import type { Profile } from './profile';
+import type { Profile } from '../profile';
 
 /**
  * What a slow stream still owes its client: only the newest frame per

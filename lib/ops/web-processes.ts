@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { announce, ANNOUNCE_MS, listAnnounced, retire } from './announcements';
-import { getConfig } from './config';
-import { getRedis } from './redis';
+import { getConfig } from '../config';
+import { getRedis } from '../redis';
 import { openStreams, streamWindow } from './web-metrics';
 
 export type WebStatus = {

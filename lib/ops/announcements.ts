@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { scanKeys } from './redis';
+import { scanKeys } from '../redis';
 
 // Each process (worker or web) announces its status in Redis with a short TTL;
 // the status page and /healthz read them, so a process that dies simply

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { logger } from './logger';
-import { LATENCY_BUCKETS_S, metric, msSince } from './metrics';
+import { logger } from '../logger';
+import { LATENCY_BUCKETS_S, metric, msSince } from '../metrics';
 import { RollingWindow } from './rolling';
 
 // The web process's own figures: Prometheus series for scrapers, and a rolling

@@ -1,5 +1,5 @@
 import { checkHealth } from './health';
-import { getLiveHub } from './live';
+import { getLiveHub } from '../live/hub';
 import { plainError } from './plain-error';
 import type { RollingSnapshot } from './rolling';
 import { announceWeb, listWebProcesses, startWebAnnouncer, webId, type WebStatus } from './web-processes';

@@ -1,7 +1,7 @@
-import { getConfig } from './config';
-import { logger } from './logger';
+import { getConfig } from '../config';
+import { logger } from '../logger';
 import { ProblemError } from './problem';
-import { getRedis } from './redis';
+import { getRedis } from '../redis';
 
 // A token bucket per client in Redis, so every web process shares one budget.
 // Redis's own clock (TIME) keeps processes with skewed clocks consistent.
