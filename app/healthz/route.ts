@@ -1,4 +1,4 @@
-import { checkHealth, healthSummary } from '@/lib/ops/health';
+import { checkHealth, downParts, healthSummary } from '@/lib/ops/health';
 import { json } from '@/lib/http/handle';
 import { problem } from '@/lib/http/problem';
 import { getWriteStats } from '@/lib/writes/apply-deltas';
@@ -9,6 +9,6 @@ export const dynamic = 'force-dynamic';
 export const GET = withRequestMetrics('/healthz', async () => {
   const health = healthSummary(await checkHealth());
   if (health.ok) return json({ status: 'ok', ...health, writes: getWriteStats() });
-  const down = (['postgres', 'redis', 'worker'] as const).filter((part) => !health[part].ok);
+  const down = downParts(health);
   return problem('unavailable', `Not ready: ${down.join(', ')} ${down.length > 1 ? 'are' : 'is'} down.`, { down, ...health });
 });

@@ -1,57 +1,90 @@
 import type { Redis } from 'ioredis';
-import { decodeProfile, getProfileCache } from '../cache/profile-cache';
+import { decodeMessage, getProfileCache, type CacheEpoch } from '../cache/profile-cache';
 import { logger } from '../logger';
 import type { Profile } from '../profile';
 import { createRedis } from '../redis';
 import { countOpenStreamsWith, recordChange } from '../ops/web-metrics';
-import { startWebAnnouncer } from '../ops/web-processes';
+import { reportLiveStateWith, startWebAnnouncer } from '../ops/web-processes';
+import { adoptEpoch, currentEpoch, getEpoch, onEpochChange, refreshEpoch } from './epoch';
+import { profileFrame, samePipeline, type PipelineState } from './frames';
+import { onWorkerStateChange, watchPipeline, workerState } from './pipeline';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
   onChange(frame: Uint8Array, profile: Profile): void;
-  /** The subscription was lost and is back: anything published meanwhile is gone. */
+  /** The profile was deleted; `version` is the last version it had. */
+  onDeleted(username: string, version: number): void;
+  /** The cache's epoch changed: versions start over, so send it and a fresh snapshot. */
+  onEpoch(epoch: CacheEpoch): void;
+  /** Whether changes flow to this process changed. */
+  onPipeline(state: PipelineState): void;
+  /** The subscription is (back) in place: anything published while it was not is gone, so send a fresh snapshot. */
   onResubscribed(): void;
   /** The process is shutting down: end the response cleanly so the client reconnects elsewhere. */
   close(): void;
 };
 
-const encoder = new TextEncoder();
+export type SubscriptionState = { subscribed: boolean; since: string; error: string | null };
 
-export function profileFrame(profile: Profile): Uint8Array {
-  return encoder.encode(`event: profile\ndata: ${JSON.stringify(profile)}\n\n`);
+// How long Redis gets to confirm a SUBSCRIBE or answer a PING before the
+// attempt counts as failed; how often a confirmed subscription is checked.
+const SUBSCRIBE_TIMEOUT_MS = 5_000;
+const PING_EVERY_MS = 5_000;
+const PING_TIMEOUT_MS = 3_000;
+
+export const NOT_SUBSCRIBED = 'This web server is not subscribed to Redis yet, so changes cannot reach it; retrying.';
+export const SUBSCRIPTION_LOST = 'This web server lost its Redis subscription; retrying.';
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
  * One Redis subscription per web process, fanned out to every open stream.
  * Listeners register per username (or for everything), so an event costs one
  * map lookup, not a scan of every stream.
+ *
+ * The subscription is only trusted once Redis has confirmed it, and is
+ * checked with a PING: until then the hub keeps trying (a SUBSCRIBE that
+ * failed or never answered is sent again, with backoff), says so in its
+ * state, and once confirmed tells every stream to send a fresh snapshot.
  */
 export class LiveHub {
   private readonly byUsername = new Map<string, Set<LiveListener>>();
   private readonly everything = new Set<LiveListener>();
   private readonly listeners = new Set<LiveListener>();
-  private subscribed: Promise<void>;
-  private wasReady = false;
+  private subscribed = false;
+  private everSubscribed = false;
+  private since = Date.now();
+  private lastError: string | null = null;
+  private attempt: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private waiters = new Set<() => void>();
+  private closed = false;
+  private pipeline: PipelineState = { live: false, reason: NOT_SUBSCRIBED };
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly unwatch: Array<() => void>;
 
   constructor(
     private readonly subscriber: Redis,
-    private readonly channel: string,
+    private readonly channels: { profiles: string; epoch: string },
   ) {
-    this.subscribed = this.subscribe();
-    subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.dispatch(message));
-    subscriber.on('ready', () => {
-      if (!this.wasReady) {
-        this.wasReady = true;
-        return;
-      }
-      // ioredis resubscribes by itself; subscribing again gives us a promise
-      // that settles once Redis has confirmed, and only then is a snapshot safe.
-      this.subscribed = this.subscribe();
-      void this.subscribed.then(() => {
-        logger.info({ listeners: this.size }, 'live: subscription restored; sending fresh snapshots');
-        for (const listener of [...this.listeners]) listener.onResubscribed();
-      });
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      if (channel.toString() === channels.epoch) this.epochMessage(message);
+      else this.dispatch(message);
     });
+    subscriber.on('close', () => this.lost('the connection to Redis closed'));
+    subscriber.on('ready', () => {
+      this.wake?.();
+      this.ensureSubscribed();
+    });
+    this.heartbeat = setInterval(() => void this.checkAlive(), PING_EVERY_MS);
+    this.heartbeat.unref?.();
+    this.unwatch = [onEpochChange((next, previous) => this.epochChanged(next, previous)), onWorkerStateChange(() => this.updatePipeline())];
+    void watchPipeline();
+    this.ensureSubscribed();
   }
 
   /** Open listeners (streams) in this process. */
@@ -59,13 +92,30 @@ export class LiveHub {
     return this.listeners.size;
   }
 
+  subscription(): SubscriptionState {
+    return { subscribed: this.subscribed, since: new Date(this.since).toISOString(), error: this.subscribed ? null : this.lastError };
+  }
+
+  pipelineState(): PipelineState {
+    return this.pipeline;
+  }
+
+  /** The epoch this process's streams speak in (see lib/live/epoch.ts). */
+  epoch(): Promise<string | null> {
+    return getEpoch();
+  }
+
   /** Resolves once the subscription is confirmed, or after timeoutMs so a snapshot can still be sent while Redis is down. */
   async ready(timeoutMs = 3_000): Promise<void> {
+    if (this.subscribed) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.subscribed.catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
+    let done = () => {};
+    await new Promise<void>((resolve) => {
+      done = resolve;
+      this.waiters.add(done);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    this.waiters.delete(done);
     clearTimeout(timer);
   }
 
@@ -96,24 +146,136 @@ export class LiveHub {
 
   /** Ends every open stream (SIGTERM): Next's graceful close waits for open responses to finish. */
   shutdown(): void {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const stop of this.unwatch) stop();
     for (const listener of [...this.listeners]) listener.close();
+    this.wake?.();
     this.subscriber.disconnect();
   }
 
-  private subscribe(): Promise<void> {
-    return this.subscriber.subscribe(this.channel).then(
-      () => undefined,
-      (error: Error) => logger.warn({ err: error.message }, 'live: subscribe failed; retrying when Redis is back'),
-    );
+  private ensureSubscribed(): void {
+    if (this.subscribed || this.attempt || this.closed) return;
+    this.attempt = (async () => {
+      for (let failures = 0; !this.closed && !this.subscribed; failures += 1) {
+        try {
+          await withTimeout(
+            this.subscriber.subscribe(this.channels.profiles, this.channels.epoch),
+            SUBSCRIBE_TIMEOUT_MS,
+            `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`,
+          );
+          this.confirmed();
+        } catch (error) {
+          this.lastError = (error as Error).message;
+          if (failures === 0) logger.warn({ err: this.lastError }, `live: subscribe failed (${this.lastError}); retrying until Redis confirms it`);
+          // Cut short when the connection is ready again.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(250 * 2 ** failures, 2_000));
+            this.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.wake = null;
+        }
+      }
+    })().finally(() => {
+      this.attempt = null;
+    });
+  }
+
+  private confirmed(): void {
+    if (this.closed) return;
+    const again = this.everSubscribed;
+    this.subscribed = true;
+    this.everSubscribed = true;
+    this.since = Date.now();
+    this.lastError = null;
+    for (const resolve of [...this.waiters]) resolve();
+    if (again || this.listeners.size > 0) logger.info({ listeners: this.size }, 'live: subscription confirmed; sending fresh snapshots');
+    // Epoch messages published while unsubscribed are gone too.
+    void refreshEpoch().catch(() => undefined);
+    for (const listener of [...this.listeners]) listener.onResubscribed();
+    this.updatePipeline();
+  }
+
+  private lost(reason: string): void {
+    if (!this.subscribed) return;
+    this.lastError = reason;
+    this.subscribed = false;
+    this.since = Date.now();
+    if (!this.closed) logger.warn(`live: ${reason}; resubscribing, and open streams get a fresh snapshot once Redis confirms`);
+    this.updatePipeline();
+  }
+
+  /** A connection can die without a word (a frozen Redis, a dropped route): only an answer proves it lives. */
+  private async checkAlive(): Promise<void> {
+    if (this.closed) return;
+    if (!this.subscribed) {
+      this.ensureSubscribed();
+      return;
+    }
+    try {
+      await withTimeout(this.subscriber.ping(), PING_TIMEOUT_MS, `Redis did not answer the subscriber's PING within ${PING_TIMEOUT_MS / 1000} s`);
+    } catch (error) {
+      if (!this.subscribed || this.closed) return;
+      this.lost((error as Error).message);
+      this.subscriber.disconnect(true);
+    }
+  }
+
+  private updatePipeline(): void {
+    const worker = workerState();
+    const next: PipelineState = !this.subscribed
+      ? { live: false, reason: this.everSubscribed ? SUBSCRIPTION_LOST : NOT_SUBSCRIBED }
+      : worker.live
+        ? { live: true }
+        : { live: false, reason: worker.reason ?? 'Changes are not flowing right now.' };
+    if (samePipeline(this.pipeline, next)) return;
+    this.pipeline = next;
+    for (const listener of [...this.listeners]) listener.onPipeline(next);
+  }
+
+  private epochChanged(next: CacheEpoch, previous: CacheEpoch | null): void {
+    if (previous && previous.epoch === next.epoch) {
+      // Same data, a new generation (the cache was flushed and the worker set
+      // it up again): values written meanwhile may have been dropped as old.
+      for (const listener of [...this.listeners]) listener.onResubscribed();
+      return;
+    }
+    for (const listener of [...this.listeners]) listener.onEpoch(next);
+  }
+
+  private epochMessage(message: Buffer): void {
+    try {
+      const { epoch, generation } = JSON.parse(message.toString('utf8')) as CacheEpoch;
+      if (typeof epoch === 'string' && typeof generation === 'number') adoptEpoch({ epoch, generation });
+    } catch {
+      logger.warn('live: ignored an epoch message that is not one');
+    }
   }
 
   private dispatch(message: Buffer): void {
     // Decoded even with no stream open: the status page counts every change this process hears.
-    const profile = decodeProfile(message.toString('utf8'));
-    if (!profile) {
+    const decoded = decodeMessage(message.toString('utf8'));
+    if (!decoded) {
       logger.warn('live: ignored a message that is not a profile');
       return;
     }
+    const known = currentEpoch();
+    // Written under an epoch that has ended: its versions mean nothing now.
+    if (known && decoded.generation < known.generation) return;
+    if (!known || decoded.generation > known.generation) {
+      // This process missed the epoch's start; learning it brings a fresh snapshot.
+      void refreshEpoch().catch(() => undefined);
+      if (known) return;
+    }
+    if ('deleted' in decoded) {
+      const { username, version } = decoded.deleted;
+      for (const listener of this.byUsername.get(username) ?? []) listener.onDeleted(username, version);
+      return;
+    }
+    const { profile } = decoded;
     const targets = this.byUsername.get(profile.username);
     recordChange(profile.updatedAt, this.everything.size + (targets?.size ?? 0));
     if (!targets && this.everything.size === 0) return;
@@ -124,20 +286,33 @@ export class LiveHub {
 }
 
 // One hub per web process; dev hot reload keeps the cached one.
-const globalForLive = globalThis as unknown as { rippleLiveHub?: LiveHub };
+const globalForLive = globalThis as unknown as { rippleLiveHub?: LiveHub; rippleShuttingDown?: boolean };
 
-/** Ends the process's open streams, if it has any; creates nothing. */
+/** Ends the process's open streams, if it has any, and refuses new ones from now on; creates nothing. */
 export function shutdownLiveHub(): number {
+  globalForLive.rippleShuttingDown = true;
   const hub = globalForLive.rippleLiveHub;
   const streams = hub?.size ?? 0;
   hub?.shutdown();
   return streams;
 }
 
+/** True once SIGTERM began: a stream opened now would be deaf until the process exits. */
+export function isShuttingDown(): boolean {
+  return globalForLive.rippleShuttingDown === true;
+}
+
+/** The hub, if this process has one; creates nothing. */
+export function existingLiveHub(): LiveHub | undefined {
+  return globalForLive.rippleLiveHub;
+}
+
 export function getLiveHub(): LiveHub {
   if (!globalForLive.rippleLiveHub) {
-    const hub = new LiveHub(createRedis('subscriber'), getProfileCache().channel);
+    const cache = getProfileCache();
+    const hub = new LiveHub(createRedis('subscriber'), { profiles: cache.channel, epoch: cache.epochChannel });
     countOpenStreamsWith(() => hub.size);
+    reportLiveStateWith(() => ({ ...hub.subscription(), pipeline: hub.pipelineState(), epoch: currentEpoch()?.epoch ?? null }));
     globalForLive.rippleLiveHub = hub;
     // A process that serves streams shows on the status page even if no one asked it for /status.
     startWebAnnouncer();

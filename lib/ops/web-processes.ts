@@ -4,6 +4,16 @@ import { getConfig } from '../config';
 import { getRedis } from '../redis';
 import { openStreams, streamWindow } from './web-metrics';
 
+/** Whether changes reach this process: its Redis subscription, and what its streams are told. */
+export type WebLiveState = {
+  subscribed: boolean;
+  /** Since when the subscription has been in its current state. */
+  since: string;
+  error: string | null;
+  pipeline: { live: boolean; reason?: string };
+  epoch: string | null;
+};
+
 export type WebStatus = {
   id: string;
   pid: number;
@@ -13,13 +23,31 @@ export type WebStatus = {
   openStreams: number;
   /** Changes received from Redis since this process started. */
   received: number;
+  /** null until this process has a live hub (no stream, scrape or status request yet). */
+  live: WebLiveState | null;
 };
 
 const startedAt = new Date().toISOString();
 export const webId = `${os.hostname()}-${process.pid}`;
 
+const globalForLiveState = globalThis as unknown as { rippleLiveState?: () => WebLiveState };
+
+/** The live hub tells the announcement how to read its state, so this module needs no import of it. */
+export function reportLiveStateWith(read: () => WebLiveState): void {
+  globalForLiveState.rippleLiveState = read;
+}
+
 export function webStatus(): WebStatus {
-  return { id: webId, pid: process.pid, host: os.hostname(), startedAt, at: new Date().toISOString(), openStreams: openStreams(), received: streamWindow().total };
+  return {
+    id: webId,
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt,
+    at: new Date().toISOString(),
+    openStreams: openStreams(),
+    received: streamWindow().total,
+    live: globalForLiveState.rippleLiveState?.() ?? null,
+  };
 }
 
 export async function announceWeb(): Promise<void> {
