@@ -158,13 +158,11 @@ export class LiveHub {
     if (this.subscribed || this.attempt || this.closed) return;
     this.attempt = (async () => {
       for (let failures = 0; !this.closed && !this.subscribed; failures += 1) {
+        const request = this.subscriber.subscribe(this.channels.profiles, this.channels.epoch);
+        // A confirmation that comes after the wait still counts.
+        request.then(() => this.confirmed(), () => undefined);
         try {
-          await withTimeout(
-            this.subscriber.subscribe(this.channels.profiles, this.channels.epoch),
-            SUBSCRIBE_TIMEOUT_MS,
-            `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`,
-          );
-          this.confirmed();
+          await withTimeout(request, SUBSCRIBE_TIMEOUT_MS, `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
         } catch (error) {
           this.lastError = (error as Error).message;
           if (failures === 0) logger.warn({ err: this.lastError }, `live: subscribe failed (${this.lastError}); retrying until Redis confirms it`);
@@ -185,7 +183,7 @@ export class LiveHub {
   }
 
   private confirmed(): void {
-    if (this.closed) return;
+    if (this.closed || this.subscribed) return;
     const again = this.everSubscribed;
     this.subscribed = true;
     this.everSubscribed = true;
