@@ -9,13 +9,16 @@
  * call per profile, per-command overhead was most of what a resync cost.
  *
  * A profile hash holds `version`, `gen` (the cache generation the value was
- * read under, see epoch below) and either `data` (the profile's JSON) or
- * `missing` (a versioned "no such profile" marker that expires: a deletion's
- * tombstone, or the negative cache for a name that never existed, version 0).
+ * read under, see the epoch below) and either `data` (the profile's JSON, with
+ * that generation as its first member, exactly as published) or `missing` (a
+ * versioned "no such profile" marker that expires: a deletion's tombstone, or
+ * the negative cache for a name that never existed, version 0).
  * Order: a newer generation beats anything older; within one generation a
  * higher version wins, and a deletion at version v beats the row at version v
  * (the row it deleted) but loses to v+1 (the row created again).
  *
+ * The writer builds the payloads, so the script copies no strings (a resync
+ * of 100,000 profiles spent a third of its time in Lua string building).
  * KEYS profile hashes. ARGV[1] channel, ARGV[2] generation, ARGV[3] marker TTL
  * in ms, then per key a version and a payload: the profile's JSON, or "-" and
  * the deletion's JSON for a missing marker.
@@ -24,7 +27,6 @@
  */
 export const PUT_IF_NEWER = `
 local channel, gen, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local prefix = '{"generation":' .. ARGV[2] .. ','
 local applied, newest, ahead = 0, gen, {}
 for i, key in ipairs(KEYS) do
   local version = tonumber(ARGV[2 * i + 2])
@@ -49,14 +51,14 @@ for i, key in ipairs(KEYS) do
       if cv then redis.call('HDEL', key, 'data') end
       redis.call('PEXPIRE', key, ttl)
       -- Version 0 (a name that never existed) changes nothing anyone shows.
-      if version > 0 then redis.call('PUBLISH', channel, prefix .. string.sub(payload, 3)) end
+      if version > 0 then redis.call('PUBLISH', channel, string.sub(payload, 2)) end
     else
       redis.call('HSET', key, 'version', version, 'gen', gen, 'data', payload)
       if current[3] then
         redis.call('HDEL', key, 'missing')
         redis.call('PERSIST', key)
       end
-      redis.call('PUBLISH', channel, prefix .. string.sub(payload, 2))
+      redis.call('PUBLISH', channel, payload)
     end
     applied = applied + 1
   end

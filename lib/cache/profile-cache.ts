@@ -98,9 +98,11 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
       chunks.push(chunk);
       const args: (string | number)[] = chunk.map((entry) => key(entry.username));
       args.push(channel, String(generation), missingTtlMs);
+      // Stored and published as is: the generation first, then the profile's own members.
+      const tag = `{"generation":${generation},`;
       for (const entry of chunk) {
-        if ('missing' in entry) args.push(entry.version, `-${JSON.stringify({ username: entry.username, version: entry.version, deleted: true })}`);
-        else args.push(entry.version, entry.json);
+        if ('missing' in entry) args.push(entry.version, `-${tag}"username":${JSON.stringify(entry.username)},"version":${entry.version},"deleted":true}`);
+        else args.push(entry.version, tag + entry.json.slice(1));
       }
       pipeline.putIfNewer(chunk.length, ...args);
     }

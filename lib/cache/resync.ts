@@ -91,15 +91,20 @@ async function versionsMovedBack(pool: pg.Pool, ahead: WriteResult['ahead']): Pr
 /**
  * Marks cached profiles whose row is gone (the worker missed the DELETE) as
  * missing, through the gate, at the deleted row's last version: a row created
- * again meanwhile continues from that version, so it always wins. The cached
- * versions are read before Postgres is asked, so a row created after the
- * question has a higher version than the tombstone too.
+ * again meanwhile continues from that version, so it always wins. For the few
+ * names Postgres lacks, the cached entries are read before Postgres is asked
+ * again, so a row created after that question has a higher version than the
+ * tombstone too; the whole cache costs one cheap presence query per page.
  */
 async function removeOrphans({ pool, cache, generation }: { pool: pg.Pool; cache: ProfileCache; generation: number }): Promise<number> {
   let removed = 0;
   for await (const usernames of cache.usernames()) {
-    const entries = await cache.entries(usernames);
-    const withData = [...entries].filter(([, entry]) => !entry.missing).map(([username]) => username);
+    const { rows: present } = await pool.query<{ username: string }>('SELECT username FROM profiles WHERE username = ANY($1::text[])', [usernames]);
+    const found = new Set(present.map((row) => row.username));
+    const absent = usernames.filter((username) => !found.has(username));
+    if (absent.length === 0) continue;
+    const entries = await cache.entries(absent);
+    const withData = absent.filter((username) => entries.has(username) && !entries.get(username)!.missing);
     if (withData.length === 0) continue;
     const { rows } = await pool.query<{ username: string; present: boolean; deleted: string | null }>(
       `SELECT u.username, p.username IS NOT NULL AS present, t.version AS deleted
