@@ -8,6 +8,7 @@ import { closeRedis, getRedis } from '../lib/redis';
 import { WORKER_ANNOUNCE_MS } from '../lib/ops/workers';
 import { CacheWriter } from './cache-writer';
 import { listenForever } from './listener';
+import { warnIfRedisEvictsAnyKey } from './redis-policy';
 import { serveMetrics } from './metrics';
 import { WorkerReporter } from './status';
 
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   cleanups.push(() => closeRedis());
   const writer = new CacheWriter(pool, createProfileCache(redis, config.REDIS_PREFIX));
   cleanups.push(() => writer.drain());
+  void warnIfRedisEvictsAnyKey(redis);
 
   const reporter = new WorkerReporter(redis, pool, config.REDIS_PREFIX, writer);
   const metrics = await serveMetrics(config.WORKER_METRICS_PORT, config.WORKER_METRICS_HOST);

@@ -53,15 +53,22 @@ export function decodeProfile(text: string | null | undefined): Profile | null {
   }
 }
 
-/** What the gate publishes on the profile channel. */
+/**
+ * What the gate publishes on the profile channel. The generation is null only
+ * from a worker older than the epoch (a rolling upgrade): its changes are
+ * still true, just not orderable across epochs.
+ */
 export type CacheMessage =
-  | { generation: number; profile: Profile }
+  | { generation: number | null; profile: Profile }
   | { generation: number; deleted: { username: string; version: number } };
 
 export function decodeMessage(text: string): CacheMessage | null {
   try {
     const value = JSON.parse(text) as { generation?: unknown; deleted?: unknown; username?: unknown; version?: unknown };
-    if (typeof value.generation !== 'number') return null;
+    if (typeof value.generation !== 'number') {
+      const parsed = profileSchema.safeParse(value);
+      return parsed.success ? { generation: null, profile: parsed.data } : null;
+    }
     if (value.deleted === true) {
       if (typeof value.username !== 'string' || typeof value.version !== 'number') return null;
       return { generation: value.generation, deleted: { username: value.username, version: value.version } };

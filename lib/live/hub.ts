@@ -262,8 +262,8 @@ export class LiveHub {
     }
     const known = currentEpoch();
     // Written under an epoch that has ended: its versions mean nothing now.
-    if (known && decoded.generation < known.generation) return;
-    if (!known || decoded.generation > known.generation) {
+    if (known && decoded.generation !== null && decoded.generation < known.generation) return;
+    if (decoded.generation !== null && (!known || decoded.generation > known.generation)) {
       // This process missed the epoch's start; learning it brings a fresh snapshot.
       void refreshEpoch().catch(() => undefined);
       if (known) return;

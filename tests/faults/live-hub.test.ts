@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import { dropDatabase } from '../../lib/migrate';
 import type { Profile } from '../../lib/profile';
 import { LIVE_DATABASE_URL, LIVE_PROXY_PORT, LIVE_REDIS_PORT, LIVE_REDIS_PREFIX, LIVE_WEB_PORT } from '../support/env';
@@ -109,5 +110,19 @@ describe('the live hub keeps its subscription, and says when it has none', () =>
     await pause(100);
     console.log(`[live-hub] silent subscriber death: a click reached the stream in ${await clickReachesTheStream(12_000)} ms`);
     expect(stream.ended()).toBe(false);
+  });
+
+  it('a worker says at start when Redis may evict any key (an evicted key loses the version the gate orders by)', async () => {
+    await recreateDatabase(LIVE_DATABASE_URL);
+    const admin = new Redis(redisServer.url);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const worker = await startWorker(env(redisServer.url));
+      processes.push(worker);
+      expect(worker.output()).toMatch(/maxmemory-policy allkeys-lru.*noeviction or a volatile-\* policy/);
+    } finally {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      admin.disconnect();
+    }
   });
 });
