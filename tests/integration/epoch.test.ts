@@ -77,6 +77,34 @@ describe('resets that move versions backwards: the cache and every open stream s
     expect(stream!.ended()).toBe(false);
   });
 
+  it('two workers: one of them moves the cache to the new epoch, both write under it, nothing older shows', async () => {
+    const { before } = await openAndSettle();
+    const second = await system!.startWorker();
+    const first = system!.workers[0];
+    const already = [first.output().length, second.output().length];
+    await system!.pool.query('TRUNCATE profiles');
+    await system!.pool.query(`INSERT INTO profiles (username, display_name, likes) VALUES ('alice', 'Alice again', 1), ('bob', 'Bob again', 2), ('carol', 'Carol again', 3)`);
+    // Live changes right after, which both workers apply.
+    for (let i = 0; i < 5; i += 1) await system!.pool.query("UPDATE profiles SET likes = likes + 1 WHERE username = 'bob'");
+    await waitFor(() => converged(system!, stream!), 'everything to equal Postgres after TRUNCATE', 5_000);
+    expect(shown(stream!.events).epoch).not.toBe(before);
+    const outputs = [first.output().slice(already[0]), second.output().slice(already[1])];
+    expect(outputs.filter((output) => /emptying its profiles/.test(output))).toHaveLength(1);
+    // Versions on the stream rose within each epoch.
+    let epoch = 0;
+    const seen = new Map<string, number>();
+    for (const { event, data } of stream!.events) {
+      if (event === 'epoch') {
+        epoch += 1;
+        seen.clear();
+      } else if (event === 'profile') {
+        const { username, version } = JSON.parse(data) as Profile;
+        expect(version, `${username} in epoch ${epoch}`).toBeGreaterThan(seen.get(username) ?? 0);
+        seen.set(username, version);
+      }
+    }
+  });
+
   it('the database dropped and created again while the worker and the stream run', async () => {
     const { before } = await openAndSettle();
     await recreateDatabase(LIVE_DATABASE_URL);
