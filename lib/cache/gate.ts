@@ -68,8 +68,9 @@ return { applied, newest, ahead }
 
 /**
  * Adopts the database's epoch. Unchanged: returns its generation. Changed: a
- * new generation, larger than any before it (the Redis clock in ms, so it
- * stays larger even after a FLUSHALL or a restart lost the old one), published
+ * new generation, larger than any before it (the Redis clock in µs, exact in
+ * a double until 2255, so it stays larger even after a FLUSHALL or a restart
+ * lost the old one), published
  * in the same step so web processes hear of it before anything written under it.
  * KEYS[1] the epoch hash. ARGV[1] the database's epoch, ARGV[2] the channel.
  * Returns { generation, 1 if it changed }.
@@ -78,7 +79,7 @@ export const ADOPT_EPOCH = `
 local current = redis.call('HMGET', KEYS[1], 'epoch', 'generation')
 if current[1] == ARGV[1] then return { tonumber(current[2]), 0 } end
 local now = redis.call('TIME')
-local gen = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local gen = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local previous = tonumber(current[2]) or 0
 if gen <= previous then gen = previous + 1 end
 local text = string.format('%d', gen)

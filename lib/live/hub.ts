@@ -76,6 +76,9 @@ export class LiveHub {
       else this.dispatch(message);
     });
     subscriber.on('close', () => this.lost('the connection to Redis closed'));
+    subscriber.on('error', (error: Error) => {
+      if (!this.subscribed) this.lastError = error.message;
+    });
     subscriber.on('ready', () => {
       this.wake?.();
       this.ensureSubscribed();
@@ -157,25 +160,34 @@ export class LiveHub {
   private ensureSubscribed(): void {
     if (this.subscribed || this.attempt || this.closed) return;
     this.attempt = (async () => {
-      for (let failures = 0; !this.closed && !this.subscribed; failures += 1) {
-        const request = this.subscriber.subscribe(this.channels.profiles, this.channels.epoch);
-        // A confirmation that comes after the wait still counts.
-        request.then(() => this.confirmed(), () => undefined);
-        try {
-          await withTimeout(request, SUBSCRIBE_TIMEOUT_MS, `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
-        } catch (error) {
-          this.lastError = (error as Error).message;
-          if (failures === 0) logger.warn({ err: this.lastError }, `live: subscribe failed (${this.lastError}); retrying until Redis confirms it`);
-          // Cut short when the connection is ready again.
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.min(250 * 2 ** failures, 2_000));
-            this.wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.wake = null;
+      let logged = false;
+      for (let waits = 0; !this.closed && !this.subscribed; waits += 1) {
+        // Sent before the connection is ready, SUBSCRIBE can overtake ioredis's
+        // ready check, which then fails and drops the connection: wait for 'ready'.
+        if (this.subscriber.status === 'ready') {
+          const request = this.subscriber.subscribe(this.channels.profiles, this.channels.epoch);
+          // A confirmation that comes after the wait still counts.
+          request.then(() => this.confirmed(), () => undefined);
+          try {
+            await withTimeout(request, SUBSCRIBE_TIMEOUT_MS, `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
+            continue;
+          } catch (error) {
+            this.lastError = (error as Error).message;
+          }
         }
+        if (waits > 0 && !logged && this.lastError) {
+          logged = true;
+          logger.warn({ err: this.lastError }, `live: not subscribed to Redis (${this.lastError}); retrying until Redis confirms it`);
+        }
+        // Cut short when the connection is ready again.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(250 * 2 ** waits, 2_000));
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = null;
       }
     })().finally(() => {
       this.attempt = null;
