@@ -32,6 +32,8 @@ export class CacheWriter {
   generation: number | null = null;
   /** Live changes and their commit→cache latency, for the status page. */
   readonly window = new RollingWindow();
+  /** Called after every resync that completed: the cache follows the database's epoch and holds every row. */
+  onResynced: () => void = () => {};
 
   private pending = new Map<string, Pending>();
   private flushing: Promise<void> | null = null;
@@ -114,6 +116,7 @@ export class CacheWriter {
           }
         } while (this.resyncAgain);
         clearTimeout(this.retryTimer);
+        this.onResynced();
       } catch (error) {
         this.failed(error);
         logger.warn({ err: this.lastError }, 'worker: resync failed; trying again in 2 s');
@@ -138,7 +141,12 @@ export class CacheWriter {
    * every reader; this frees them and their versions for good).
    */
   private async ensureEpoch(): Promise<number> {
-    const { rows } = await this.pool.query<{ epoch: string }>('SELECT cache_epoch() AS epoch');
+    const { rows } = await this.pool.query<{ epoch: string }>('SELECT cache_epoch() AS epoch').catch((error: { code?: string }) => {
+      if (error.code === '42883' || error.code === '42P01') {
+        throw new Error('the database has no cache_epoch() (migration 0005): run `npm run db:setup`, then the worker carries on by itself');
+      }
+      throw error;
+    });
     const epoch = rows[0].epoch;
     const { generation, changed } = await this.cache.adoptEpoch(epoch);
     if (changed) {

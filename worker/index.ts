@@ -59,6 +59,16 @@ async function main(): Promise<void> {
   const antiEntropy = setInterval(() => void writer.resync('periodic anti-entropy'), config.RESYNC_INTERVAL_MS);
   cleanups.push(() => clearInterval(antiEntropy));
 
+  // A worker counts as listening (and web processes trust the cache it keeps)
+  // only once it LISTENs and a resync since then has completed: before that
+  // it may not know the database's epoch (a database without migration 0005,
+  // say), and its writes would change nothing anyone reads.
+  let connected = false;
+  writer.onResynced = () => {
+    if (connected && !reporter.status.listening) reporter.setListening(true);
+    announce();
+  };
+
   logger.info({ id: reporter.status.id, prefix: config.REDIS_PREFIX }, 'worker: starting');
   await listenForever({
     connectionString: config.DATABASE_URL,
@@ -66,14 +76,14 @@ async function main(): Promise<void> {
     signal: shutdown.signal,
     onNotification: (payload) => writer.accept(payload),
     onListening: () => {
-      reporter.setListening(true);
-      announce();
+      connected = true;
       // LISTEN first, then resync: anything committed before LISTEN is in the
       // table, anything after arrives as a notification; the gate orders both.
-      // Announce again once done, so the status page shows the resync at once.
-      void writer.resync('connected').then(announce);
+      // Announce at once, and again when the resync is done (onResynced).
+      void writer.resync('connected').finally(announce);
     },
     onLost: (reason) => {
+      connected = false;
       reporter.setListening(false);
       writer.failed(new Error(reason));
       announce();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_WORKER } from '@/lib/live/pipeline';
 import { openStream } from '../support/http';
-import { waitFor } from '../support/processes';
+import { spawnWorker, waitFor } from '../support/processes';
 import { startPrivateSystem, type PrivateSystem } from '../support/private-system';
 import { shown } from '../support/stream-client';
 
@@ -57,6 +57,29 @@ describe('no worker running', () => {
       expect(stream.events.filter((e) => e.event === 'epoch')).toHaveLength(1);
     } finally {
       await stream.close();
+    }
+  });
+
+  it('a worker that cannot follow the epoch (a database without migration 0005) is not counted as listening, and says what to do', async () => {
+    for (const worker of system.workers) await worker.stop();
+    system.workers.length = 0;
+    await system.pool.query('ALTER FUNCTION cache_epoch() RENAME TO cache_epoch_hidden');
+    const worker = spawnWorker(system.env);
+    try {
+      await waitFor(() => /no cache_epoch\(\).*npm run db:setup/.test(worker.output()), 'the worker to say what is missing', 10_000);
+      const health = await waitFor(async () => {
+        const answer = await system.get('/healthz');
+        return answer.body?.worker?.workers?.length === 1 && answer;
+      }, 'the worker to announce itself');
+      expect(health.status).toBe(503);
+      expect(health.body.down).toContain('worker');
+      expect(health.body.worker.workers).toEqual([expect.objectContaining({ listening: false, lastError: expect.stringMatching(/cache_epoch/) })]);
+
+      await system.pool.query('ALTER FUNCTION cache_epoch_hidden() RENAME TO cache_epoch');
+      await waitFor(async () => (await system.get('/healthz')).body?.worker?.ok === true, 'the worker to carry on once migrated', 10_000);
+    } finally {
+      await system.pool.query('ALTER FUNCTION IF EXISTS cache_epoch_hidden() RENAME TO cache_epoch').catch(() => undefined);
+      await worker.stop();
     }
   });
 });

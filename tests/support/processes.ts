@@ -57,6 +57,11 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
   }
 }
 
+/** A real worker process, not waited for (for a test that expects it not to get far). */
+export function spawnWorker(env: Record<string, string> = {}): Started {
+  return start(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { LOG_LEVEL: 'info', ...env });
+}
+
 /** A real worker process, resolved once it has LISTENed and finished its first resync. */
 export async function startWorker(env: Record<string, string> = {}): Promise<Started> {
   // info level: readiness is read from the worker's own "resynced" line.
