@@ -8,6 +8,7 @@ import { reportLiveStateWith, startWebAnnouncer } from '../ops/web-processes';
 import { adoptEpoch, currentEpoch, getEpoch, onEpochChange, refreshEpoch } from './epoch';
 import { profileFrame, samePipeline, type PipelineState } from './frames';
 import { onWorkerStateChange, watchPipeline, workerState } from './pipeline';
+import { RedisSubscription, type SubscriptionState } from './subscription';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
@@ -24,70 +25,38 @@ export type LiveListener = {
   close(): void;
 };
 
-export type SubscriptionState = { subscribed: boolean; since: string; error: string | null };
-
-// How long Redis gets to confirm a SUBSCRIBE or answer a PING before the
-// attempt counts as failed; how often a confirmed subscription is checked.
-const SUBSCRIBE_TIMEOUT_MS = 5_000;
-const PING_EVERY_MS = 5_000;
-const PING_TIMEOUT_MS = 3_000;
-
 export const NOT_SUBSCRIBED = 'This web server is not subscribed to Redis yet, so changes cannot reach it; retrying.';
 export const SUBSCRIPTION_LOST = 'This web server lost its Redis subscription; retrying.';
-
-function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * One Redis subscription per web process, fanned out to every open stream.
  * Listeners register per username (or for everything), so an event costs one
- * map lookup, not a scan of every stream.
- *
- * The subscription is only trusted once Redis has confirmed it, and is
- * checked with a PING: until then the hub keeps trying (a SUBSCRIBE that
- * failed or never answered is sent again, with backoff), says so in its
- * state, and once confirmed tells every stream to send a fresh snapshot.
+ * map lookup, not a scan of every stream. Until the subscription is confirmed
+ * (lib/live/subscription.ts) streams are told changes are not flowing; each
+ * time it is, they send a fresh snapshot.
  */
 export class LiveHub {
   private readonly byUsername = new Map<string, Set<LiveListener>>();
   private readonly everything = new Set<LiveListener>();
   private readonly listeners = new Set<LiveListener>();
-  private subscribed = false;
-  private everSubscribed = false;
-  private since = Date.now();
-  private lastError: string | null = null;
-  private attempt: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
-  private waiters = new Set<() => void>();
-  private closed = false;
   private pipeline: PipelineState = { live: false, reason: NOT_SUBSCRIBED };
-  private readonly heartbeat: NodeJS.Timeout;
+  private readonly subscription: RedisSubscription;
   private readonly unwatch: Array<() => void>;
 
-  constructor(
-    private readonly subscriber: Redis,
-    private readonly channels: { profiles: string; epoch: string },
-  ) {
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      if (channel.toString() === channels.epoch) this.epochMessage(message);
-      else this.dispatch(message);
+  constructor(subscriber: Redis, channels: { profiles: string; epoch: string }) {
+    this.subscription = new RedisSubscription(subscriber, [channels.profiles, channels.epoch], {
+      message: (channel, message) => (channel === channels.epoch ? this.epochMessage(message) : this.dispatch(message)),
+      confirmed: (again) => {
+        if (again || this.listeners.size > 0) logger.info({ listeners: this.size }, 'live: subscription confirmed; sending fresh snapshots');
+        // Epoch messages published while unsubscribed are gone too.
+        void refreshEpoch().catch(() => undefined);
+        for (const listener of [...this.listeners]) listener.onResubscribed();
+        this.updatePipeline();
+      },
+      lost: () => this.updatePipeline(),
     });
-    subscriber.on('close', () => this.lost('the connection to Redis closed'));
-    subscriber.on('error', (error: Error) => {
-      if (!this.subscribed) this.lastError = error.message;
-    });
-    subscriber.on('ready', () => {
-      this.wake?.();
-      this.ensureSubscribed();
-    });
-    this.heartbeat = setInterval(() => void this.checkAlive(), PING_EVERY_MS);
-    this.heartbeat.unref?.();
     this.unwatch = [onEpochChange((next, previous) => this.epochChanged(next, previous)), onWorkerStateChange(() => this.updatePipeline())];
     void watchPipeline();
-    this.ensureSubscribed();
   }
 
   /** Open listeners (streams) in this process. */
@@ -95,8 +64,8 @@ export class LiveHub {
     return this.listeners.size;
   }
 
-  subscription(): SubscriptionState {
-    return { subscribed: this.subscribed, since: new Date(this.since).toISOString(), error: this.subscribed ? null : this.lastError };
+  subscriptionState(): SubscriptionState {
+    return this.subscription.state();
   }
 
   pipelineState(): PipelineState {
@@ -109,17 +78,8 @@ export class LiveHub {
   }
 
   /** Resolves once the subscription is confirmed, or after timeoutMs so a snapshot can still be sent while Redis is down. */
-  async ready(timeoutMs = 3_000): Promise<void> {
-    if (this.subscribed) return;
-    let timer: NodeJS.Timeout | undefined;
-    let done = () => {};
-    await new Promise<void>((resolve) => {
-      done = resolve;
-      this.waiters.add(done);
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    this.waiters.delete(done);
-    clearTimeout(timer);
+  ready(timeoutMs = 3_000): Promise<void> {
+    return this.subscription.ready(timeoutMs);
   }
 
   /** Listens for changes to these usernames (null: to every profile); returns the unsubscribe. */
@@ -149,95 +109,15 @@ export class LiveHub {
 
   /** Ends every open stream (SIGTERM): Next's graceful close waits for open responses to finish. */
   shutdown(): void {
-    this.closed = true;
-    clearInterval(this.heartbeat);
     for (const stop of this.unwatch) stop();
     for (const listener of [...this.listeners]) listener.close();
-    this.wake?.();
-    this.subscriber.disconnect();
-  }
-
-  private ensureSubscribed(): void {
-    if (this.subscribed || this.attempt || this.closed) return;
-    this.attempt = (async () => {
-      let logged = false;
-      for (let waits = 0; !this.closed && !this.subscribed; waits += 1) {
-        // Sent before the connection is ready, SUBSCRIBE can overtake ioredis's
-        // ready check, which then fails and drops the connection: wait for 'ready'.
-        if (this.subscriber.status === 'ready') {
-          const request = this.subscriber.subscribe(this.channels.profiles, this.channels.epoch);
-          // A confirmation that comes after the wait still counts.
-          request.then(() => this.confirmed(), () => undefined);
-          try {
-            await withTimeout(request, SUBSCRIBE_TIMEOUT_MS, `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
-            continue;
-          } catch (error) {
-            this.lastError = (error as Error).message;
-          }
-        }
-        if (waits > 0 && !logged && this.lastError) {
-          logged = true;
-          logger.warn({ err: this.lastError }, `live: not subscribed to Redis (${this.lastError}); retrying until Redis confirms it`);
-        }
-        // Cut short when the connection is ready again.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(250 * 2 ** waits, 2_000));
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = null;
-      }
-    })().finally(() => {
-      this.attempt = null;
-    });
-  }
-
-  private confirmed(): void {
-    if (this.closed || this.subscribed) return;
-    const again = this.everSubscribed;
-    this.subscribed = true;
-    this.everSubscribed = true;
-    this.since = Date.now();
-    this.lastError = null;
-    for (const resolve of [...this.waiters]) resolve();
-    if (again || this.listeners.size > 0) logger.info({ listeners: this.size }, 'live: subscription confirmed; sending fresh snapshots');
-    // Epoch messages published while unsubscribed are gone too.
-    void refreshEpoch().catch(() => undefined);
-    for (const listener of [...this.listeners]) listener.onResubscribed();
-    this.updatePipeline();
-  }
-
-  private lost(reason: string): void {
-    if (!this.subscribed) return;
-    this.lastError = reason;
-    this.subscribed = false;
-    this.since = Date.now();
-    if (!this.closed) logger.warn(`live: ${reason}; resubscribing, and open streams get a fresh snapshot once Redis confirms`);
-    this.updatePipeline();
-  }
-
-  /** A connection can die without a word (a frozen Redis, a dropped route): only an answer proves it lives. */
-  private async checkAlive(): Promise<void> {
-    if (this.closed) return;
-    if (!this.subscribed) {
-      this.ensureSubscribed();
-      return;
-    }
-    try {
-      await withTimeout(this.subscriber.ping(), PING_TIMEOUT_MS, `Redis did not answer the subscriber's PING within ${PING_TIMEOUT_MS / 1000} s`);
-    } catch (error) {
-      if (!this.subscribed || this.closed) return;
-      this.lost((error as Error).message);
-      this.subscriber.disconnect(true);
-    }
+    this.subscription.close();
   }
 
   private updatePipeline(): void {
     const worker = workerState();
-    const next: PipelineState = !this.subscribed
-      ? { live: false, reason: this.everSubscribed ? SUBSCRIPTION_LOST : NOT_SUBSCRIBED }
+    const next: PipelineState = !this.subscription.subscribed
+      ? { live: false, reason: this.subscription.wasEverSubscribed ? SUBSCRIPTION_LOST : NOT_SUBSCRIBED }
       : worker.live
         ? { live: true }
         : { live: false, reason: worker.reason ?? 'Changes are not flowing right now.' };
@@ -322,7 +202,7 @@ export function getLiveHub(): LiveHub {
     const cache = getProfileCache();
     const hub = new LiveHub(createRedis('subscriber'), { profiles: cache.channel, epoch: cache.epochChannel });
     countOpenStreamsWith(() => hub.size);
-    reportLiveStateWith(() => ({ ...hub.subscription(), pipeline: hub.pipelineState(), epoch: currentEpoch()?.epoch ?? null }));
+    reportLiveStateWith(() => ({ ...hub.subscriptionState(), pipeline: hub.pipelineState(), epoch: currentEpoch()?.epoch ?? null }));
     globalForLive.rippleLiveHub = hub;
     // A process that serves streams shows on the status page even if no one asked it for /status.
     startWebAnnouncer();
