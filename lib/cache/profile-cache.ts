@@ -153,9 +153,15 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
       const known = new Map<string, Known>();
       let newer = false;
       if (usernames.length === 0) return { known, newer };
-      const pipeline = redis.pipeline();
-      for (const username of usernames) pipeline.hmget(key(username), 'gen', 'version', 'data');
-      const results = (await pipeline.exec()) ?? [];
+      let results: Array<[Error | null, unknown]>;
+      if (usernames.length === 1) {
+        // The common case (one profile per GET) without a pipeline's overhead.
+        results = [[null, await redis.hmget(key(usernames[0]), 'gen', 'version', 'data')]];
+      } else {
+        const pipeline = redis.pipeline();
+        for (const username of usernames) pipeline.hmget(key(username), 'gen', 'version', 'data');
+        results = (await pipeline.exec()) ?? [];
+      }
       results.forEach(([error, value], index) => {
         if (error) throw error;
         const [gen, version, data] = value as [string | null, string | null, string | null];

@@ -236,8 +236,11 @@ export async function openProfileStream({
   );
 
   signal.addEventListener('abort', close);
+  if (signal.aborted) close();
   // retry: EventSource waits this long before reconnecting after a drop.
-  enqueue(CONNECTED);
+  sendEvent(CONNECTED);
+  // A client already gone leaves nothing behind.
+  if (closed) return body;
   stopListening = hub.listen(usernames, listener);
   try {
     await hub.ready();

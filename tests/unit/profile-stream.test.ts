@@ -183,3 +183,16 @@ describe('a stream of every profile', () => {
     expect(frames).toBeLessThan(10_000);
   });
 });
+
+describe('a stream whose client is already gone', () => {
+  it('opens nothing and leaves no listener', async () => {
+    const hub = fakeHub();
+    const abort = new AbortController();
+    abort.abort();
+    let released = 0;
+    const stream = await openProfileStream({ query: null, signal: abort.signal, hub, onClose: () => (released += 1) });
+    expect(released).toBe(1);
+    expect(hub.listener).toBeUndefined();
+    expect((await stream.getReader().read()).done).toBe(true);
+  });
+});
