@@ -107,8 +107,13 @@ describe('resets that move versions backwards: the cache and every open stream s
 
   it('the database dropped and created again while the worker and the stream run', async () => {
     const { before } = await openAndSettle();
+    const worker = system!.workers[0];
+    const listened = () => worker.output().match(/listening for profile changes/g)?.length ?? 0;
+    const connects = listened();
     await recreateDatabase(LIVE_DATABASE_URL);
     await system!.pool.query("UPDATE profiles SET likes = 777 WHERE username = 'alice'");
+    // The worker reconnects with backoff (at most 10 s between attempts); the bound starts there.
+    await waitFor(() => listened() > connects, 'the worker to reconnect', 15_000);
     const started = Date.now();
     await waitFor(() => converged(system!, stream!), 'everything to equal the new database', 5_000);
     console.log(`[epoch] database re-created: converged in ${Date.now() - started} ms`);
