@@ -5,7 +5,7 @@ import { ProfilePage, sql } from './support';
 // stream per tab the sixth tab froze the app. Every tab of a browser now
 // shares one stream, held by a SharedWorker, or by a tab elected leader.
 
-test.describe.configure({ timeout: 90_000 });
+test.describe.configure({ timeout: 120_000 });
 
 async function openStreams(page: Page): Promise<number> {
   const text = await (await page.request.get('/metrics')).text();
@@ -17,24 +17,23 @@ type Debug = { mode: string; leader: boolean; watching: string[]; delivered: Rec
 const debug = (page: Page) => page.evaluate(() => (globalThis as unknown as { rippleLive: { debug(): Debug } }).rippleLive.debug());
 
 async function openTabs(context: BrowserContext, path: string, count: number): Promise<Page[]> {
-  const pages: Page[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const page = await context.newPage();
-    await page.goto(path);
-    await expect(page.getByTestId('live-status').first()).toHaveAttribute('data-state', 'live');
-    pages.push(page);
-  }
+  const pages = await Promise.all(Array.from({ length: count }, () => context.newPage()));
+  await Promise.all(pages.map((page) => page.goto(path)));
+  for (const page of pages) await expect(page.getByTestId('live-status').first()).toHaveAttribute('data-state', 'live');
   return pages;
 }
 
 const likes = (page: Page, username?: string) =>
   (username ? page.getByTestId(`profile-row-${username}`) : page).getByTestId('counter-likes').getAttribute('data-value').then(Number);
 
+/** Every page shows the value within the timeout, all counted from the same moment. */
 async function expectLikes(pages: Page[], value: number, username?: string, timeout = 2_000): Promise<void> {
-  for (const page of pages) {
-    const scope = username ? page.getByTestId(`profile-row-${username}`) : page;
-    await expect(scope.getByTestId('counter-likes')).toHaveAttribute('data-value', String(value), { timeout });
-  }
+  await Promise.all(
+    pages.map((page) => {
+      const scope = username ? page.getByTestId(`profile-row-${username}`) : page;
+      return expect(scope.getByTestId('counter-likes')).toHaveAttribute('data-value', String(value), { timeout });
+    }),
+  );
 }
 
 test('fifteen tabs of one browser share one stream, and a click in any of them reaches all within 2 s', async ({ browser, page }) => {
