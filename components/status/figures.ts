@@ -8,8 +8,8 @@ import type { SeriesPoint } from './series';
 // missing data (nobody was counting), and the charts break their lines there.
 
 export const REFUSALS: Array<{ outcome: Exclude<WriteOutcome, 'accepted'>; label: string; short: string }> = [
-  { outcome: 'belowZero', label: 'below zero (409)', short: 'below zero' },
   { outcome: 'rateLimited', label: 'rate limit (429)', short: 'rate limit' },
+  { outcome: 'belowZero', label: 'below zero (409)', short: 'below zero' },
   { outcome: 'badRequest', label: 'bad request (other 4xx)', short: 'bad request' },
   { outcome: 'failed', label: 'server error (5xx)', short: 'server error' },
 ];
@@ -17,12 +17,22 @@ export const REFUSALS: Array<{ outcome: Exclude<WriteOutcome, 'accepted'>; label
 /** Workers announce every 5 s: samples further apart than this mean nobody was measuring. */
 const QUEUE_SAMPLE_GAP_MS = 12_500;
 
-/** For each step, the largest of the workers' values (the slowest worker is the one that matters; each hears every change). */
-function mergeMax(workers: Array<{ commitToCache: { points: Point[] } | null }>, pick: (point: Point) => number | null): SeriesPoint[] {
+/**
+ * For each step, the largest of the workers' values (the slowest worker is the
+ * one that matters; each hears every change). With finishedOnly, a step still
+ * in progress when the worker announced is left out: its rate would be a guess.
+ */
+function mergeMax(
+  workers: Array<{ at: string; commitToCache: { stepS: number; points: Point[] } | null }>,
+  pick: (point: Point) => number | null,
+  finishedOnly = false,
+): SeriesPoint[] {
   const byT = new Map<number, number | null>();
   for (const worker of workers) {
+    const at = Date.parse(worker.at);
     for (const point of worker.commitToCache?.points ?? []) {
-      const v = point.perSecond === null ? null : pick(point);
+      const unfinished = finishedOnly && point.t + worker.commitToCache!.stepS * 1000 > at;
+      const v = point.perSecond === null || unfinished ? null : pick(point);
       const before = byT.get(point.t) ?? null;
       byT.set(point.t, v === null ? before : Math.max(v, before ?? v));
     }
@@ -32,22 +42,21 @@ function mergeMax(workers: Array<{ commitToCache: { points: Point[] } | null }>,
 
 /**
  * Writes per second of one outcome, added up over every web process. A step
- * that some process has not announced yet (its figures are up to 5 s old), or
- * had barely begun when it did, is unknown rather than short; so is a step no
- * process was running in.
+ * that some process had not finished when it last announced (its figures are
+ * up to 5 s old) is unknown rather than short; so is a step no process was
+ * running in.
  */
 export function sumWrites(list: WebStatus[], grid: number[], outcome: WriteOutcome): SeriesPoint[] {
-  const processes = list.flatMap((web) => (web.writes ? [{ byT: new Map(web.writes.points.map((p) => [p.t, p])), last: web.writes.points.at(-1)?.t ?? -Infinity }] : []));
+  const processes = list.flatMap((web) =>
+    web.writes ? [{ byT: new Map(web.writes.points.map((p) => [p.t, p])), finishedBy: web.writes.at - web.writes.stepS * 1000 }] : [],
+  );
   return grid.map((t) => {
     let sum = 0;
     let covered = false;
-    for (const { byT, last } of processes) {
+    for (const { byT, finishedBy } of processes) {
       const point = byT.get(t);
-      if (!point) {
-        if (t > last) return { t, v: null };
-        continue;
-      }
-      if (point.seconds === 0) continue;
+      if (t > finishedBy) return { t, v: null };
+      if (!point || point.seconds === 0) continue;
       if (point.seconds < MIN_RATE_SECONDS) return { t, v: null };
       covered = true;
       sum += (point.counts[outcome] ?? 0) / point.seconds;
@@ -60,13 +69,9 @@ function totalWrites(list: WebStatus[], outcome: WriteOutcome): number {
   return list.reduce((sum, web) => sum + (web.writes?.points ?? []).reduce((inner, point) => inner + (point.counts[outcome] ?? 0), 0), 0);
 }
 
-/** The last finished step with a value: the one in progress has too few events to say much. */
-function lastDone(points: SeriesPoint[], stepMs: number, now: number): number | null {
-  for (let index = points.length - 1; index >= 0; index -= 1) {
-    const { t, v } = points[index];
-    if (v !== null && t + stepMs <= now) return v;
-  }
-  return null;
+/** The latest value (rate series hold finished steps only). */
+function lastValue(points: SeriesPoint[]): number | null {
+  return [...points].reverse().find((p) => p.v !== null)?.v ?? null;
 }
 
 export function figures(status: SystemStatus) {
@@ -79,8 +84,9 @@ export function figures(status: SystemStatus) {
   const listening = workers.filter((worker) => worker.listening).length;
 
   const accepted = sumWrites(status.web.list, grid, 'accepted');
-  const changes = mergeMax(workers, (p) => p.perSecond);
-  const heard = stream.points.map((p) => ({ t: p.t, v: p.perSecond }));
+  const changes = mergeMax(workers, (p) => p.perSecond, true);
+  // Rates only for finished steps: the one in progress has too few events to say much.
+  const heard = stream.points.map((p) => ({ t: p.t, v: p.t + stepMs <= to ? p.perSecond : null }));
   const lag = mergeMax(workers, (p) => p.p99);
   const queue = workers
     .flatMap((worker) => (worker.queueHistory ?? []).map((q) => ({ t: q.t, v: q.usage * 100 })))
@@ -94,7 +100,7 @@ export function figures(status: SystemStatus) {
 
   // Latency of the latest step that saw changes: a quiet minute has no latency to show, but the last one still holds.
   const busy = [...stream.points].reverse().find((point) => point.p50 !== null);
-  const latestLag = [...lag].reverse().find((p) => p.v !== null)?.v ?? null;
+  const latestLag = lastValue(lag);
   const resyncs = workers.flatMap((worker) => (worker.lastResync ? [worker.lastResync] : [])).sort((a, b) => b.at.localeCompare(a.at));
   const queueNow = workers.reduce<number | null>((max, worker) => (worker.queueUsage === null ? max : Math.max(max ?? 0, worker.queueUsage)), null);
 
@@ -102,8 +108,8 @@ export function figures(status: SystemStatus) {
     from,
     to,
     stepS: stream.stepS,
-    acceptedPerSecond: lastDone(accepted, stepMs, to),
-    changesPerSecond: lastDone(changes, stepMs, to),
+    acceptedPerSecond: lastValue(accepted),
+    changesPerSecond: lastValue(changes),
     refused,
     refusedTotal: refused.reduce((sum, reason) => sum + reason.total, 0),
     changesSeen: stream.total,
@@ -123,7 +129,7 @@ export function figures(status: SystemStatus) {
     ],
     refusedRates: REFUSALS.map((reason, index) => ({
       label: reason.label,
-      color: (['amber', 'rose', 'violet', 'slate'] as const)[index],
+      color: (['rose', 'amber', 'violet', 'slate'] as const)[index],
       points: sumWrites(status.web.list, grid, reason.outcome),
     })),
     // A step without changes has no latency: null, bridged faintly by the chart (see its join).

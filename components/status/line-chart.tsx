@@ -62,7 +62,7 @@ function Stroke({ d, look, color, opacity = 1 }: { d: string; look: Look; color:
 
 function Swatch({ look, color }: { look: Look; color: keyof typeof COLORS }) {
   return (
-    <svg aria-hidden width={28} height={12} className="shrink-0">
+    <svg aria-hidden width={28} height={12} className="mr-1.5 inline-block align-[-1px]">
       <Stroke d="M4,6L24,6" look={look} color={color} />
     </svg>
   );
@@ -116,21 +116,22 @@ export function LineChart({
   const described = visible.map((s) => `${s.label} ${formatValue(latest(s.points))}${unit}`).join(', ');
 
   const legend = (
-    <ul className="flex flex-wrap gap-x-3 gap-y-1 text-xs text-slate-600 dark:text-slate-300">
+    <ul className="flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-600 dark:text-slate-300">
       {visible.map((s, index) => {
         const { empty, zero, sameAs } = notes[index];
         const remark = empty ? 'no data yet' : zero ? '0 throughout' : sameAs !== null ? `same as ${visible[sameAs].label}` : null;
         return (
-          <li key={s.label} data-testid="legend-item" data-series={s.label} data-remark={remark ?? ''} className="inline-flex items-center gap-1.5">
+          // Inline, so a long item wraps between words like a sentence rather than in columns.
+          <li key={s.label} data-testid="legend-item" data-series={s.label} data-remark={remark ?? ''} className="inline">
             <Swatch look={lookOf(index, visible.length)} color={s.color} />
-            <span>{s.label}</span>
+            {s.label}
             {!empty && !zero && (
-              <span className="font-medium tabular-nums text-slate-900 dark:text-slate-100">
+              <span className="ml-1.5 font-medium tabular-nums text-slate-900 dark:text-slate-100">
                 {formatValue(latest(s.points))}
                 {unit}
               </span>
             )}
-            {remark && <span className="text-slate-500 dark:text-slate-400">({remark})</span>}
+            {remark && <span className="text-slate-500 dark:text-slate-400"> · {remark}</span>}
           </li>
         );
       })}

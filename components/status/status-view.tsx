@@ -122,7 +122,7 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
           join={stepJoin}
           minTop={1}
           knownFrom={f.knownFrom.refused}
-          note={`Over ${webProcesses}: 409 a counter would go below zero, 429 the client's write rate limit, other 4xx a malformed or misdirected request.`}
+          note={`Over ${webProcesses}: 429 is the client's write rate limit, 409 a counter that would go below zero, any other 4xx a malformed or misdirected request.`}
         />
         <LineChart
           testId="chart-latency"

@@ -25,9 +25,11 @@ describe('writes on the status page, added up over every web process', () => {
       { t: t0 + 3_000, v: 0 },
     ]);
     expect(sumWrites(list, grid, 'rateLimited')[1]).toEqual({ t: t0, v: 1 / 3 });
+    // The step in progress when they announced (t0 + 6 s, half a second old) is not rated at all.
+    expect(sumWrites(list, [t0 + 6_000], 'accepted')).toEqual([{ t: t0 + 6_000, v: null }]);
   });
 
-  it('says "unknown" for steps a process has not announced yet, or had barely begun', () => {
+  it('says "unknown" for steps a process had not finished when it last announced', () => {
     const fresh = new CountWindow<WriteOutcome>(3, 30, t0 - 60_000);
     const stale = new CountWindow<WriteOutcome>(3, 30, t0 - 60_000);
     // The stale process announced 0.4 s into step t0 and not since.
