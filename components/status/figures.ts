@@ -71,7 +71,23 @@ function totalWrites(list: WebStatus[], outcome: WriteOutcome): number {
 
 /** The latest value (rate series hold finished steps only). */
 function lastValue(points: SeriesPoint[]): number | null {
-  return [...points].reverse().find((p) => p.v !== null)?.v ?? null;
+  return lastPoint(points)?.v ?? null;
+}
+
+function lastPoint(points: SeriesPoint[]): SeriesPoint | undefined {
+  return [...points].reverse().find((p) => p.v !== null);
+}
+
+/**
+ * How old a rate is when the page shows it, in whole seconds, counted from the
+ * end of its step; null when it is as fresh as a step allows. Other processes
+ * announce every 5 s, so their last figures can lag what this one sees.
+ */
+function staleness(points: SeriesPoint[], stepMs: number, now: number): number | null {
+  const point = lastPoint(points);
+  if (!point) return null;
+  const age = now - (point.t + stepMs);
+  return age > stepMs ? Math.round(age / 1000) : null;
 }
 
 export function figures(status: SystemStatus) {
@@ -109,7 +125,9 @@ export function figures(status: SystemStatus) {
     to,
     stepS: stream.stepS,
     acceptedPerSecond: lastValue(accepted),
+    acceptedAgeS: staleness(accepted, stepMs, to),
     changesPerSecond: lastValue(changes),
+    changesAgeS: staleness(changes, stepMs, to),
     refused,
     refusedTotal: refused.reduce((sum, reason) => sum + reason.total, 0),
     changesSeen: stream.total,

@@ -34,6 +34,9 @@ function writesOf(web: SystemStatus['web']['list'][number]) {
   return { accepted, refused };
 }
 
+/** Says when a figure is older than the page's last step (another process's last announcement). */
+const asOf = (ageS: number | null) => (ageS === null ? '' : `, as of ${ageS} s ago`);
+
 const COALESCING =
   'Accepted writes and changes differ because writes to one profile that arrive together are coalesced: many writes, one UPDATE, one new version, one change.';
 
@@ -56,7 +59,7 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
       </div>
 
       <section aria-label="Vital signs" className="grid grid-cols-2 gap-3 lg:grid-cols-5">
-        <Tile testId="stat-accepted-per-second" label="Writes / s" value={formatValue(f.acceptedPerSecond)} raw={f.acceptedPerSecond} hint={`accepted, over ${webProcesses}`} />
+        <Tile testId="stat-accepted-per-second" label="Writes / s" value={formatValue(f.acceptedPerSecond)} raw={f.acceptedPerSecond} hint={`accepted, over ${webProcesses}${asOf(f.acceptedAgeS)}`} />
         <Tile
           testId="stat-refused"
           label="Writes refused"
@@ -74,7 +77,7 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
             </>
           }
         />
-        <Tile testId="stat-changes-per-second" label="Changes / s" value={formatValue(f.changesPerSecond)} raw={f.changesPerSecond} hint="new versions cached by workers" />
+        <Tile testId="stat-changes-per-second" label="Changes / s" value={formatValue(f.changesPerSecond)} raw={f.changesPerSecond} hint={`new versions cached by workers${asOf(f.changesAgeS)}`} />
         <Tile testId="stat-changes-seen" label="Changes seen" value={f.changesSeen.toLocaleString('en-US')} raw={f.changesSeen} hint="by this web process since it started" />
         <Tile testId="stat-stream-latency" label="Commit → stream" value={ms(f.streamP50)} raw={f.streamP50} hint={`p50 · p99 ${ms(f.streamP99)} · latest ${f.stepS} s with changes`} />
         <Tile testId="stat-worker-lag" label="Worker lag" value={ms(f.workerLag)} raw={f.workerLag} hint="commit → cache, p99" />

@@ -34,8 +34,10 @@ export async function getStatus(): Promise<SystemStatus> {
   const [health, announced] = await Promise.all([checkHealth(), listWebProcesses().catch(() => [])]);
   // This process's own figures come fresh from memory: they are true even when Redis is down.
   const web = [...announced.filter((process) => process.id !== webId), webStatus()].sort((a, b) => a.id.localeCompare(b.id));
+  // One clock reading for the answer and the window, so the page never sees a step the answer's time has not reached.
+  const now = Date.now();
   return {
-    at: new Date().toISOString(),
+    at: new Date(now).toISOString(),
     postgres: part(health.postgres, 'PostgreSQL'),
     redis: part(health.redis, 'Redis'),
     workers: {
@@ -43,6 +45,6 @@ export async function getStatus(): Promise<SystemStatus> {
       error: plainError(health.worker.error, 'the worker'),
       list: health.worker.workers.map((worker) => ({ ...worker, plainError: plainError(worker.lastError, 'PostgreSQL') })),
     },
-    web: { self: webId, list: web, stream: streamWindow().snapshot() },
+    web: { self: webId, list: web, stream: streamWindow().snapshot(now) },
   };
 }
