@@ -2,7 +2,8 @@ import os from 'node:os';
 import { announce, ANNOUNCE_MS, listAnnounced, retire } from './announcements';
 import { getConfig } from '../config';
 import { getRedis } from '../redis';
-import { openStreams, streamWindow } from './web-metrics';
+import type { CountSnapshot } from './rolling';
+import { changesHeard, openStreams, writeWindow, type WriteOutcome } from './web-metrics';
 
 export type WebStatus = {
   id: string;
@@ -13,13 +14,15 @@ export type WebStatus = {
   openStreams: number;
   /** Changes received from Redis since this process started. */
   received: number;
+  /** Writes (POSTs) this process answered over the last minutes, by outcome. */
+  writes: CountSnapshot<WriteOutcome>;
 };
 
 const startedAt = new Date().toISOString();
 export const webId = `${os.hostname()}-${process.pid}`;
 
 export function webStatus(): WebStatus {
-  return { id: webId, pid: process.pid, host: os.hostname(), startedAt, at: new Date().toISOString(), openStreams: openStreams(), received: streamWindow().total };
+  return { id: webId, pid: process.pid, host: os.hostname(), startedAt, at: new Date().toISOString(), openStreams: openStreams(), received: changesHeard(), writes: writeWindow().snapshot() };
 }
 
 export async function announceWeb(): Promise<void> {
