@@ -23,7 +23,8 @@ CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
 -- transaction, one commit per batch; requests are still decided in arrival
 -- order, each as if it ran alone, and rows are locked in username order.
 --
--- Keys are reserved first, in key order, by inserting their row: a concurrent
+-- Keys are reserved first, in key order, by inserting their rows (one INSERT;
+-- only after it timed out waiting, one INSERT per key, to learn which): a concurrent
 -- request with the same key (another batch, another web process) waits for
 -- this transaction and then finds the key committed (it replays) or gone (it
 -- applies). Keys before rows, each in a fixed order, so no two batches deadlock.
@@ -32,8 +33,9 @@ CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
 -- expires, everything this call did is rolled back (the BEGIN ... EXCEPTION
 -- block, one subtransaction per call), the requests that needed that row or
 -- key are marked 'busy', and the rest run again without them: one row held by
--- someone else's long transaction costs the others one lock timeout, never
--- more, and the busy requests changed nothing.
+-- someone else's long transaction costs the others one lock timeout (a key
+-- held by a stuck duplicate two: the second finds which key), and the busy
+-- requests changed nothing. statement_timeout bounds the whole call.
 --
 -- Outcomes, one row per request in request order: 'applied' (profile is the
 -- committed row), 'replayed' (profile is the one the key's first answer
@@ -49,6 +51,8 @@ DECLARE
   busy boolean[] := array_fill(false, ARRAY[n]);
   reserved boolean[];
   first_of int[];
+  got_keys text[];
+  key_by_key boolean := false;
   has_keys boolean := EXISTS (SELECT 1 FROM unnest(keys) AS x WHERE x IS NOT NULL);
   -- What the statement running now may wait for: 'row:<username>' or 'key:<key>'.
   -- Plain variables keep their value when the block below is rolled back.
@@ -76,7 +80,44 @@ BEGIN
     profiles := array_fill(NULL::json, ARRAY[n]);
     reserved := array_fill(false, ARRAY[n]);
     BEGIN
-      IF has_keys THEN
+      IF has_keys AND NOT key_by_key THEN
+        -- All keys in one INSERT, in key order. If it times out waiting, the
+        -- next attempt takes them one by one to learn which key it waited for.
+        waiting_on := 'keys';
+        WITH wanted AS (
+          SELECT keys[o] AS k, o FROM generate_subscripts(keys, 1) AS o
+          WHERE keys[o] IS NOT NULL AND first_of[o] = o AND NOT busy[o]
+        ), reserving AS (
+          INSERT INTO idempotency_keys AS ik (key, username, followers, followings, likes)
+            SELECT w.k, usernames[w.o], followers[w.o], followings[w.o], likes[w.o] FROM wanted w ORDER BY w.k
+            ON CONFLICT (key) DO UPDATE
+              SET username = EXCLUDED.username, followers = EXCLUDED.followers, followings = EXCLUDED.followings,
+                  likes = EXCLUDED.likes, profile = NULL, created_at = now()
+              WHERE ik.created_at < now() - interval '24 hours'
+            RETURNING ik.key
+        )
+        SELECT array_agg(r.key) INTO got_keys FROM reserving r;
+        waiting_on := NULL;
+        FOR i IN 1..n LOOP
+          CONTINUE WHEN keys[i] IS NULL OR first_of[i] <> i OR busy[i];
+          IF keys[i] = ANY (got_keys) THEN reserved[i] := true; END IF;
+        END LOOP;
+        -- The keys not reserved were already committed by someone else.
+        FOR stored IN
+          SELECT * FROM idempotency_keys s WHERE s.key = ANY (ARRAY(
+            SELECT keys[o] FROM generate_subscripts(keys, 1) AS o
+            WHERE keys[o] IS NOT NULL AND first_of[o] = o AND NOT busy[o] AND NOT reserved[o]))
+        LOOP
+          i := array_position(keys, stored.key);
+          IF stored.username = usernames[i] AND stored.followers = followers[i]
+             AND stored.followings = followings[i] AND stored.likes = likes[i] THEN
+            outcomes[i] := 'replayed';
+            profiles[i] := stored.profile;
+          ELSE
+            outcomes[i] := 'key-reused';
+          END IF;
+        END LOOP;
+      ELSIF has_keys THEN
         FOR k, i IN
           SELECT t.k, t.o::int FROM unnest(keys) WITH ORDINALITY AS t(k, o)
           WHERE t.k IS NOT NULL AND first_of[t.o] = t.o AND NOT busy[t.o] ORDER BY t.k
@@ -104,6 +145,8 @@ BEGIN
             END IF;
           END IF;
         END LOOP;
+      END IF;
+      IF has_keys THEN
         -- A key sent twice in one batch: the later ones answer as the first did.
         FOR i IN 1..n LOOP
           CONTINUE WHEN keys[i] IS NULL OR first_of[i] = i OR busy[i];
@@ -175,6 +218,11 @@ BEGIN
     EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
       -- A wait this function did not start (none is expected) fails the whole statement.
       IF waiting_on IS NULL THEN RAISE; END IF;
+      IF waiting_on = 'keys' THEN
+        key_by_key := true;
+        waiting_on := NULL;
+        CONTINUE;
+      END IF;
       marked := false;
       FOR i IN 1..n LOOP
         IF NOT busy[i] AND (waiting_on = 'row:' || usernames[i] OR waiting_on = 'key:' || keys[i]) THEN

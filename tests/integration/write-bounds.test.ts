@@ -251,6 +251,35 @@ describe('bounded, truthful writes', () => {
       expect((await dbProfile(pool, 'idem_race')).likes).toBe(10);
     });
 
+    it('a key held by a duplicate stuck on a lock makes only that request wait (503), not its batch-mates; the key applies once later', async () => {
+      await createProfile(pool, 'idem_stuck', { likes: 0 });
+      await createProfile(pool, 'idem_mate', { likes: 0 });
+      const key = `stuck-${Date.now()}`;
+      const lock = await holdRowLock('idem_stuck');
+      try {
+        // Another process reserves the key, then waits on the locked row for up to 1.5 s.
+        const stuck = Promise.allSettled([writer({ lockTimeoutMs: 1_500 }).apply({ username: 'idem_stuck', deltas: { likes: 1 }, key })]);
+        await waitFor(async () => (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows.length > 0, 'the first write to wait');
+        const write = writer({ lockTimeoutMs: 300 });
+        const settled = await Promise.allSettled([
+          write.apply({ username: 'idem_mate', deltas: { likes: 1 }, key: `${key}-mate` }),
+          write.apply({ username: 'idem_stuck', deltas: { likes: 1 }, key }),
+          write.apply({ username: 'idem_mate', deltas: { likes: 1 } }),
+        ]);
+        expect(write.stats().batches).toBe(1);
+        expect(settled.map(problemOf)).toEqual(['fulfilled', '503 unavailable', 'fulfilled']);
+        expect(problemOf((await stuck)[0])).toBe('503 unavailable');
+      } finally {
+        await lock.release();
+      }
+      expect((await dbProfile(pool, 'idem_mate')).likes).toBe(2);
+      expect((await dbProfile(pool, 'idem_stuck')).likes).toBe(0);
+      const write = writer();
+      expect((await write.apply({ username: 'idem_stuck', deltas: { likes: 1 }, key })).kind).toBe('applied');
+      expect((await write.apply({ username: 'idem_stuck', deltas: { likes: 1 }, key })).kind).toBe('replayed');
+      expect((await dbProfile(pool, 'idem_stuck')).likes).toBe(1);
+    });
+
     it('a 409 or 404 keeps no key: nothing applied, so a retry is decided afresh', async () => {
       await createProfile(pool, 'idem_floor', { likes: 0 });
       const write = writer();
