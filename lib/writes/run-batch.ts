@@ -95,9 +95,11 @@ export async function applyBatch(pool: Pick<pg.Pool, 'connect'>, requests: Delta
     try {
       return decoded(requests, await runStatement(client, requests));
     } catch (error) {
-      if (writeOutcome(error, 'query') !== 'rolled-back') discard = error as Error;
-      const failure = failureFor(error, 'query');
-      if (requests.length === 1 || !isRequestSpecific(error)) return requests.map(() => ({ kind: 'failed', error: failure }));
+      if (requests.length === 1 || !isRequestSpecific(error)) {
+        if (writeOutcome(error, 'query') !== 'rolled-back') discard = error as Error;
+        const failure = failureFor(error, 'query');
+        return requests.map(() => ({ kind: 'failed', error: failure }));
+      }
       logger.warn({ err: (error as Error).message, requests: requests.length }, 'writes: Postgres rejected a batch; running its requests one by one');
     }
     const settled: Settled[] = [];
