@@ -35,6 +35,9 @@ const configSchema = z.object({
   // After SIGTERM, how long in-flight requests get before the web process exits
   // anyway (keep-alive clients would otherwise hold Next's graceful close open).
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(3_000),
+  // How long a POST's body may take to arrive once its headers have: a client
+  // that stops sending mid-body is answered 408 rather than holding a request open.
+  REQUEST_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   // Open SSE streams per client in one web process (a tab holds one).
   MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).default(32),
   // The worker's Prometheus /metrics port; 0 turns it off. A port already taken
@@ -53,6 +56,20 @@ const configSchema = z.object({
   WRITE_COALESCING_MAX_BATCH: z.coerce.number().int().min(1).max(1_000).default(64),
   // Batches running at once per process; more only wait for connections or a hot row's lock.
   WRITE_COALESCING_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(2),
+  // Postgres's own limits on a write (lock_timeout and statement_timeout on the
+  // write path's connections): when one fires, Postgres rolls the write back, so
+  // the answer "nothing was changed" is true. A row lock held longer than the
+  // lock timeout belongs to someone else's long transaction, not to a busy row
+  // (batches hold a lock for milliseconds). The client-side timer is a backstop
+  // 2 s after the statement timeout, for a server that stops answering at all.
+  WRITE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  WRITE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(4_000),
+  // Writes waiting in this process for a batch slot; past it a write is refused at once (503).
+  WRITE_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  // The longest a write waits in that queue: still unsent by then, it is answered
+  // 503 (nothing was changed). Longer than the lock timeout, so writes queued
+  // behind a batch stuck on someone else's lock are still sent.
+  WRITE_QUEUE_DEADLINE_MS: z.coerce.number().int().min(10).max(120_000).default(3_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

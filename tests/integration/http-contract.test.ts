@@ -73,6 +73,8 @@ describe('the HTTP contract', () => {
       ['a string', { likes: '1' }],
       ['out of range', { likes: 1001 }],
       ['an array', [{ likes: 1 }]],
+      ['a zero delta', { likes: 0 }],
+      ['a zero beside a real change', { likes: 1, followers: 0 }],
     ])('422: %s', async (_name, body) => {
       expectProblem(await post('contract', body), 422);
     });
@@ -96,6 +98,14 @@ describe('the HTTP contract', () => {
     it('415: not application/json', async () => {
       expectProblem(await post('contract', { likes: 1 }, { contentType: 'text/plain' }), 415);
       expectProblem(await post('contract', { likes: 1 }, { contentType: null }), 415);
+    });
+
+    it('415: a charset other than UTF-8, with a detail that says to send UTF-8', async () => {
+      const before = await dbProfile(pool, 'contract');
+      const response = await post('contract', { likes: 1 }, { contentType: 'application/json; charset=utf-16' });
+      expectProblem(response, 415);
+      expect(response.body.detail).toContain('UTF-8');
+      expect(await dbProfile(pool, 'contract')).toEqual(before);
     });
 
     it('accepts application/json with a charset', async () => {
