@@ -97,6 +97,13 @@ function releaseCompression(response: ServerResponse): void {
   maybeStream.destroy();
 }
 
+function closeIfIncomplete(request: IncomingMessage): void {
+  if (request.complete) return;
+  const socket = request.socket;
+  socket.end();
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
 export function createEdge(options: EdgeOptions): { handle: (request: IncomingMessage, response: ServerResponse) => void; openStreams: () => number } {
   const { config, site, trust, readLimiter, next } = options;
   const expectedToken = config.OPERATOR_TOKEN ? digest(config.OPERATOR_TOKEN) : null;
@@ -181,6 +188,9 @@ export function createEdge(options: EdgeOptions): { handle: (request: IncomingMe
       }
     }
 
+    // An answer sent before the body arrived (429, 413, 415...) must not leave the
+    // connection waiting for the rest of it: Node would wait without a deadline.
+    if (!request.complete) response.once('finish', () => closeIfIncomplete(request));
     if (hsts) response.setHeader('Strict-Transport-Security', hsts);
     // Small JSON gains nothing from gzip and SSE must not be buffered; pages, scripts and styles do gain.
     if (compress && (config.COMPRESSION === 'all' || !(path.startsWith('/v1/') || NOT_READS.has(path)))) {
