@@ -38,7 +38,7 @@ export class ReadLimiter {
     if (!count) this.counts.set(client, (count = { pending: 0, known: 0 }));
     if (count.known + count.pending >= this.limit) return Math.max(1, Math.ceil(((window + 1) * this.windowS * 1000 - now) / 1000));
     count.pending += 1;
-    this.flushing ??= setTimeout(() => void this.flush(), this.flushMs);
+    this.schedule();
     return 0;
   }
 
@@ -67,6 +67,12 @@ export class ReadLimiter {
       count.pending -= sent;
       count.known = total;
     });
-    if (counts === this.counts && sending.some(({ count }) => count.pending > 0)) this.flushing ??= setTimeout(() => void this.flush(), this.flushMs);
+    if (counts === this.counts && sending.some(({ count }) => count.pending > 0)) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.flushing) return;
+    this.flushing = setTimeout(() => void this.flush(), this.flushMs);
+    this.flushing.unref();
   }
 }
