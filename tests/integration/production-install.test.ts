@@ -32,7 +32,7 @@ describe('a production install', () => {
     expect(install.status, install.stderr).toBe(0);
     for (const absent of ['tsx', 'pino-pretty', 'typescript', 'esbuild']) expect(existsSync(path.join(dir, 'node_modules', absent)), absent).toBe(false);
 
-    const env = { ...process.env, ...testEnv, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...testEnv, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' };
     const outputs = { web: '', worker: '' };
     const start = (name: 'web' | 'worker') => {
       const child = spawn(process.execPath, [`dist/${name}.js`], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
