@@ -3,6 +3,7 @@
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -39,13 +40,16 @@ const { values: flags } = parseArgs({
     'idle-seconds': { type: 'string' },
     'resync-profiles': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'per-request': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 const HELP = `npm run bench [-- flags]
   --smoke                  tiny sizes, finishes in seconds (CI)
-  --only 1,3               run only these scenarios (1 idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync)
+  --only 1,3               run only these scenarios (1 per request and idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync,
+                           6 runtime, web processes and compression)
+  --per-request N          scenarios 1 and 6: sequential requests per measure (default 1000)
   --updates N              scenario 1: sequential updates measured (default 2000)
   --rate N --steady-rate N --load-seconds S --streams N
                            scenario 2: offered updates/s, a second lower rate, duration, open streams (2000, 250, 10, 1000)
@@ -111,8 +115,10 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const log = (text: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
-  const only = new Set((flags.only ?? '1,2,3,4,5').split(',').map((value) => Number(value.trim())));
+  const only = new Set((flags.only ?? '1,2,3,4,5,6').split(',').map((value) => Number(value.trim())));
   const options = {
+    smoke: flags.smoke ?? false,
+    perRequest: option('per-request', 1000, 40),
     updates: option('updates', 2000, 50),
     rate: option('rate', 2000, 200),
     steadyRate: option('steady-rate', 250, 50),
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
 
   // Before anything is dropped: a second run would drop the first one's database under it.
   const lock = await holdBenchLock();
-  await assertPortsFree([PORT_ON, PORT_OFF]);
+  await assertPortsFree([PORT_ON, PORT_OFF, ...Array.from({ length: 6 }, (_, i) => 3410 + i)]);
   ensureBuild(log);
   const servers: Server[] = [];
   const loads: LoadProcess[] = [];
@@ -191,6 +197,12 @@ async function main(): Promise<void> {
       options, log, pool, redis, fileLimit, loads, rows, series, results,
       databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, prefix: REDIS_PREFIX,
       urlOn: `http://127.0.0.1:${PORT_ON}`, urlOff: `http://127.0.0.1:${PORT_OFF}`, webPid: webOn.child.pid!,
+      cores: os.availableParallelism(),
+      startServer: (name, args, extra, node) => {
+        const server = startServer(name, args, { ...env, ...extra }, fileLimit, node);
+        servers.push(server);
+        return server;
+      },
     };
     for (const [index, scenario] of scenarios.entries()) {
       if (!only.has(index + 1)) continue;
