@@ -30,6 +30,7 @@ export type EdgeOptions = {
 const OPERATOR_PATHS = new Set(['/metrics', '/v1/status', '/status']);
 // Paths that are neither a page nor a profile read (pages and /v1/profile/* count as reads).
 const NOT_READS = new Set(['/stream', '/healthz', '/metrics', '/v1/status', '/status']);
+const SOCKET_CLIENT = Symbol('ripple.client');
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'];
 
 export function sendProblem(response: ServerResponse, code: ProblemCode, detail: string, headers: Record<string, string> = {}): void {
@@ -110,6 +111,11 @@ export function createEdge(options: EdgeOptions): { handle: (request: IncomingMe
   const hsts = config.HSTS_MAX_AGE_S > 0 ? `max-age=${config.HSTS_MAX_AGE_S}` : null;
   const compress = config.COMPRESSION === 'off' ? null : compression({ threshold: 1024 });
   let openStreams = 0;
+  type Client = { address: string; key: string };
+  const identify = (request: IncomingMessage, trusted: TrustProxy | null): Client => {
+    const address = clientAddress(request, trusted);
+    return { address, key: limitKey(address, config.CLIENT_IPV6_PREFIX) };
+  };
 
   const forward = (request: IncomingMessage, response: ServerResponse) => {
     next(request, response).catch((error: unknown) => {
@@ -129,7 +135,9 @@ export function createEdge(options: EdgeOptions): { handle: (request: IncomingMe
       sendProblem(response, 'misdirected', `This server does not answer to the host "${String(headers.host ?? '').slice(0, 100)}". Its operator lists the names it serves in ALLOWED_HOSTS or PUBLIC_ORIGIN.`);
       return;
     }
-    const address = clientAddress(request, trust);
+    // Trusting no proxy, the client is the socket's: worked out once per connection, not per request.
+    const socket = request.socket as typeof request.socket & { [SOCKET_CLIENT]?: { address: string; key: string } };
+    const { address, key: client } = trust === null ? (socket[SOCKET_CLIENT] ??= identify(request, null)) : identify(request, trust);
     if (trust === null) {
       // Said by the client itself: it means nothing, and must not reach Next, which would believe it.
       for (const name of FORWARDED) if (headers[name] !== undefined) delete headers[name];
@@ -137,7 +145,6 @@ export function createEdge(options: EdgeOptions): { handle: (request: IncomingMe
       sendProblem(response, 'misdirected', 'The forwarded host is not one this server answers to (ALLOWED_HOSTS, PUBLIC_ORIGIN).');
       return;
     }
-    const client = limitKey(address, config.CLIENT_IPV6_PREFIX);
     headers[CLIENT_HEADER] = client;
     if (headers[OPERATOR_HEADER] !== undefined) delete headers[OPERATOR_HEADER];
 

@@ -31,6 +31,9 @@ const compact = (address: ipaddr.IPv6) => (address as ipaddr.IPv6 & { toRFC5952S
 /** An address without port or brackets, IPv4-mapped IPv6 as IPv4; null if it is not an IP address. */
 export function normaliseAddress(raw: string | undefined): string | null {
   if (!raw) return null;
+  // The common cases without a parser: a plain IPv4 address, or one mapped into IPv6.
+  const plain = /^(?:::ffff:)?(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i.exec(raw);
+  if (plain && plain[1].split('.').every((part) => Number(part) <= 255 && (part === '0' || !part.startsWith('0')))) return plain[1];
   let text = raw.trim();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
   if (bracketed) text = bracketed[1];
