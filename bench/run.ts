@@ -1,5 +1,5 @@
 // `npm run bench`: measures Ripple end to end on this machine against its own
-// database (ripple_bench), key prefix (ripple-bench:) and ports (3400-3499),
+// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3485),
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
 import net from 'node:net';
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
 
   // Before anything is dropped: a second run would drop the first one's database under it.
   const lock = await holdBenchLock();
-  await assertPortsFree([PORT_ON, PORT_OFF, ...Array.from({ length: 6 }, (_, i) => 3410 + i)]);
+  await assertPortsFree([PORT_ON, PORT_OFF, ...Array.from({ length: 6 }, (_, i) => 3480 + i)]);
   ensureBuild(log);
   const servers: Server[] = [];
   const loads: LoadProcess[] = [];

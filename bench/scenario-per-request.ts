@@ -84,7 +84,7 @@ function node20(): string | null {
 export async function runtimes(bench: Bench, loader: LoadProcess): Promise<void> {
   const old = node20();
   const next = 'node_modules/next/dist/bin/next';
-  const port = (index: number) => String(3410 + index);
+  const port = (index: number) => String(3480 + index);
   const configs: Config[] = [
     { name: 'launcher, Node 24, 1 process, compression pages (default)', node: process.execPath, args: ['dist/web.js'], env: { WEB_CONCURRENCY: '1' } },
     { name: `launcher, Node 24, ${bench.cores} processes (WEB_CONCURRENCY)`, node: process.execPath, args: ['dist/web.js'], env: { WEB_CONCURRENCY: String(bench.cores) } },
