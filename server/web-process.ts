@@ -65,7 +65,7 @@ export async function runWebProcess({ dev }: { dev: boolean }): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = setTimeout(() => {
-      logger.info({ connections: edge.openStreams() }, `web: exiting ${config.SHUTDOWN_GRACE_MS} ms after ${reason}; cutting off what is still connected`);
+      logger.info({ streams: edge.openStreams() }, `web: exiting ${config.SHUTDOWN_GRACE_MS} ms after ${reason}; cutting off what is still connected`);
       server.closeAllConnections();
       process.exit(code);
     }, config.SHUTDOWN_GRACE_MS);

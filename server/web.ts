@@ -56,7 +56,7 @@ async function runPrimary(count: number): Promise<void> {
         process.exit(1);
       }
       logger.warn({ pid: worker.process.pid, code, signal }, `web: web process ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
-      setTimeout(fork, 250 * crashes.length);
+      setTimeout(() => stopping || fork(), 250 * crashes.length);
     });
     return worker;
   };
