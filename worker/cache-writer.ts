@@ -82,7 +82,8 @@ export class CacheWriter {
           this.lastResync = { ...result, at: new Date().toISOString() };
           workerMetrics.resyncSeconds().observe(result.ms / 1000);
           workerMetrics.applied().inc({ source: 'resync' }, result.applied);
-          logger.info({ reason, ...result }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale, ${result.removed} deleted)`);
+          // A periodic pass that found nothing to fix is routine: debug, so the log shows only what changed.
+          logger[reason === 'periodic anti-entropy' && result.applied === 0 && result.removed === 0 ? 'debug' : 'info']({ reason, ...result }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale, ${result.removed} deleted)`);
         } while (this.resyncAgain);
         clearTimeout(this.retryTimer);
       } catch (error) {

@@ -2,12 +2,15 @@
 // table so a status code always means the same thing.
 const PROBLEMS = {
   'invalid-json': { status: 400, title: 'Body is not valid JSON' },
+  'bad-request': { status: 400, title: 'Malformed request' },
+  'unauthorized': { status: 401, title: 'Operator token required' },
   'forbidden': { status: 403, title: 'Request refused' },
   'not-found': { status: 404, title: 'Profile not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'request-timeout': { status: 408, title: 'Request body too slow' },
   'below-zero': { status: 409, title: 'Counter would go below zero' },
   'body-too-large': { status: 413, title: 'Body too large' },
+  'misdirected': { status: 421, title: 'Host not served here' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'invalid-body': { status: 422, title: 'Body breaks the rules' },
   'invalid-header': { status: 422, title: 'Header breaks the rules' },

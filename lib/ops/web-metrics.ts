@@ -113,6 +113,20 @@ type Handler<C> = (request: Request, context: C) => Promise<Response>;
 
 /** Counts and times every answer of a route handler, labelled by the route's pattern (never the raw URL, which would explode the label set). */
 export function withRequestMetrics<C>(route: string, handler: Handler<C>): Handler<C> {
+  // The labelled children are looked up once per route, method and status, not hashed on every request.
+  const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  const child = (method: string, status: number) => {
+    const key = `${method} ${status}`;
+    let found = children.get(key);
+    if (!found) {
+      const labels = { route, method, status: String(status) };
+      const counter = requests().labels(labels);
+      const histogram = requestSeconds().labels(labels);
+      found = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      children.set(key, found);
+    }
+    return found;
+  };
   return async (request, context) => {
     // Any process that answers requests shows up on the status page, not only those with streams open.
     startWebAnnouncer();
@@ -123,14 +137,16 @@ export function withRequestMetrics<C>(route: string, handler: Handler<C>): Handl
       status = response.status;
       return response;
     } finally {
-      const labels = { route, method: request.method, status: String(status) };
       const seconds = (performance.now() - started) / 1000;
-      requests().inc(labels);
-      requestSeconds().observe(labels, seconds);
+      const metrics = child(request.method, status);
+      metrics.count();
+      metrics.observe(seconds);
       // The only POST route is the profile write. (Prometheus already has these by status in ripple_http_requests_total.)
       if (request.method === 'POST') writeWindow().record(writeOutcome(status));
       // One line per request at debug level: the route pattern, never the body or query.
-      logger.debug({ ...labels, ms: Math.round(seconds * 10_000) / 10 }, `http: ${request.method} ${route} ${status}`);
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug({ route, method: request.method, status: String(status), ms: Math.round(seconds * 10_000) / 10 }, `http: ${request.method} ${route} ${status}`);
+      }
     }
   };
 }

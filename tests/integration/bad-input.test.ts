@@ -79,6 +79,13 @@ function badRequests(): BadRequest[] {
     requests.push({ name: `GET username ${name.slice(0, 30)}`, method: 'GET', path: `/v1/profile/${name}`, expect: status });
     requests.push({ name: `POST username ${name.slice(0, 30)}`, method: 'POST', path: `/v1/profile/${name}`, body: '{"likes": 1}', headers: JSON_TYPE, expect: status });
   }
+  // Malformed percent-escapes (issue 10): a 4xx problem+json, never Next's 500 text/plain.
+  for (const path of ['/v1/profile/%ff', '/v1/profile/%', '/v1/profile/%e2%82', '/v1/profile/al%zzice', '/%ff', '/%', '/stream%ff', '/%c0%af']) {
+    requests.push({ name: `GET ${path}`, method: 'GET', path, expect: 400 });
+  }
+  for (const path of ['/v1/profile/%ff', '/v1/profile/%']) {
+    requests.push({ name: `POST ${path}`, method: 'POST', path, body: '{"likes": 1}', headers: JSON_TYPE, expect: 400 });
+  }
   const streamQueries = [
     'u=Alice', 'u=', 'u=%00', 'u=..%2F', 'u=' + 'a'.repeat(10_000), "u=alice'--", 'u=alice&u=BOB', 'u=%F0%9F%98%80', 'u=al%20ice',
     Array.from({ length: 51 }, (_, i) => `u=user${i}`).join('&'), Array.from({ length: 500 }, () => 'u=alice').join('&'),

@@ -121,7 +121,8 @@ describe('the HTTP contract', () => {
         expect(stream.status()).toBe(200);
         expect(stream.headers()?.get('content-type')).toContain('text/event-stream');
         expect(stream.headers()?.get('cache-control')).toContain('no-transform');
-        expect(stream.profiles().map((p) => p.username).sort()).toEqual(['alice', 'contract']);
+        // A write from the test before may still be on its way and follow the snapshot as a newer frame.
+        expect([...new Set(stream.profiles().map((p) => p.username))].sort()).toEqual(['alice', 'contract']);
 
         const committed = (await post('contract', { likes: 1 })).body as { version: number };
         await post('bob', { likes: 1 });
