@@ -11,6 +11,11 @@ const serverEnv = {
   NEXT_TELEMETRY_DISABLED: '1',
   RATE_LIMIT_BURST: '100000',
   WORKER_METRICS_PORT: '0',
+  PORT: String(PORT),
+  HOST: '127.0.0.1',
+  // One web process: the specs count streams per process. The cluster has integration tests of its own.
+  WEB_CONCURRENCY: '1',
+  READ_RATE_LIMIT_PER_SECOND: '100000',
 };
 
 export default defineConfig({
@@ -33,8 +38,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    // A fresh database, then the production build and a real worker as one process group.
-    command: `node --import tsx tests/e2e/reset-database.ts && node node_modules/concurrently/dist/bin/concurrently.js --kill-others --raw "node node_modules/next/dist/bin/next start -p ${PORT} -H 127.0.0.1" "node --import tsx worker/index.ts"`,
+    // A fresh database, then the production web launcher (dist/web.js in front of
+    // the build in .next) and a real worker, as one process group.
+    command: 'node --import tsx tests/e2e/reset-database.ts && node node_modules/concurrently/dist/bin/concurrently.js --kill-others --raw "node dist/web.js" "node dist/worker.js"',
     // /healthz answers 200 only once Postgres, Redis and the worker are all up.
     url: `http://127.0.0.1:${PORT}/healthz`,
     env: serverEnv,

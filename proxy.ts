@@ -13,6 +13,8 @@ export function proxy(request: NextRequest): NextResponse {
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
+    // The SharedWorker that holds the browser's one live stream for all its tabs.
+    "worker-src 'self'",
     "object-src 'none'",
     "base-uri 'self'",
     "form-action 'self'",
@@ -28,14 +30,8 @@ export function proxy(request: NextRequest): NextResponse {
 }
 
 export const config = {
-  matcher: [
-    {
-      // Pages only: the JSON and SSE routes serve no HTML to protect.
-      source: '/((?!v1/|stream|healthz|_next/static|_next/image|favicon.svg).*)',
-      missing: [
-        { type: 'header', key: 'next-router-prefetch' },
-        { type: 'header', key: 'purpose', value: 'prefetch' },
-      ],
-    },
-  ],
+  // Every page, prefetches included (a prefetched page is still HTML a browser
+  // may render). Only the JSON and SSE routes and static files are left out:
+  // they serve no HTML. Exact names, so a profile called "streamer" is a page.
+  matcher: ['/((?!v1/|stream$|healthz$|metrics$|_next/static/|_next/image|favicon\\.svg$).*)'],
 };

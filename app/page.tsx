@@ -13,7 +13,7 @@ export default async function HomePage() {
         Open a profile in two tabs and press <strong>+</strong> in one: the other follows within milliseconds. Every
         number travels Postgres → NOTIFY → worker → Redis → Server-Sent Events.
       </p>
-      <ProfileList initial={profiles} />
+      <ProfileList initial={profiles} epoch={null} />
     </div>
   );
 }

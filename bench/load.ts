@@ -2,6 +2,7 @@
 // IPC, so no load ever runs on the web server's event loop or the orchestrator's.
 import { FanoutClients } from './load-fanout';
 import { idlePropagation, openLoopPropagation } from './load-propagation';
+import { sequentialRequests } from './load-requests';
 import { resyncBench } from './load-resync';
 import { writePathThroughput, writeThroughput } from './load-throughput';
 
@@ -14,7 +15,8 @@ export type Task =
   | { id: number; kind: 'fanout-expect'; params: { version: number } }
   | { id: number; kind: 'fanout-collect'; params: { timeoutMs: number } }
   | { id: number; kind: 'fanout-close'; params: Record<string, never> }
-  | { id: number; kind: 'resync'; params: Parameters<typeof resyncBench>[0] };
+  | { id: number; kind: 'resync'; params: Parameters<typeof resyncBench>[0] }
+  | { id: number; kind: 'sequential'; params: Parameters<typeof sequentialRequests>[0] };
 
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string } | { progress: string };
 
@@ -42,6 +44,8 @@ async function run(task: Task): Promise<unknown> {
       return fanout.close();
     case 'resync':
       return resyncBench(task.params);
+    case 'sequential':
+      return sequentialRequests(task.params);
   }
 }
 

@@ -11,8 +11,8 @@ const root = path.resolve(import.meta.dirname, '..');
 export type Server = { name: string; child: ChildProcess; output: () => string; stop: () => Promise<void> };
 
 /** A server process; `exec` keeps its PID the shell's, so the PID we hold is the server's. */
-export function startServer(name: string, args: string[], env: Record<string, string>, fileLimit: number): Server {
-  const command = `ulimit -n ${fileLimit} && exec "${process.execPath}" ${args.map((arg) => `'${arg}'`).join(' ')}`;
+export function startServer(name: string, args: string[], env: Record<string, string>, fileLimit: number, node = process.execPath): Server {
+  const command = `ulimit -n ${fileLimit} && exec "${node}" ${args.map((arg) => `'${arg}'`).join(' ')}`;
   const child = spawn('sh', ['-c', command], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));

@@ -1,14 +1,15 @@
 // `npm run bench`: measures Ripple end to end on this machine against its own
-// database (ripple_bench), key prefix (ripple-bench:) and ports (3400-3499),
+// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3485),
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { dropDatabase, ensureDatabase, migrate } from '../lib/migrate';
+import { buildNeeded } from '../scripts/build-state';
 import { deleteKeysWithPrefix } from '../lib/redis';
 import { machine, table, writeResults, type Row, type Series } from './report';
 import { startServer, waitForHealthy, type LoadProcess, type Server } from './processes';
@@ -39,13 +40,16 @@ const { values: flags } = parseArgs({
     'idle-seconds': { type: 'string' },
     'resync-profiles': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'per-request': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 const HELP = `npm run bench [-- flags]
   --smoke                  tiny sizes, finishes in seconds (CI)
-  --only 1,3               run only these scenarios (1 idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync)
+  --only 1,3               run only these scenarios (1 per request and idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync,
+                           6 runtime, web processes and compression)
+  --per-request N          scenarios 1 and 6: sequential requests per measure (default 1000)
   --updates N              scenario 1: sequential updates measured (default 2000)
   --rate N --steady-rate N --load-seconds S --streams N
                            scenario 2: offered updates/s, a second lower rate, duration, open streams (2000, 250, 10, 1000)
@@ -93,22 +97,11 @@ async function assertPortsFree(ports: number[]): Promise<void> {
   }
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 function ensureBuild(log: (text: string) => void): void {
-  const buildId = path.join(root, '.next', 'BUILD_ID');
-  const sources = ['app', 'lib', 'components', 'public'].filter((dir) => existsSync(path.join(root, dir)));
-  const newest = Math.max(...sources.map((dir) => newestSource(path.join(root, dir))), statSync(path.join(root, 'package-lock.json')).mtimeMs);
-  if (existsSync(buildId) && statSync(buildId).mtimeMs >= newest) return;
-  log('bench: .next is missing or older than the sources; building');
-  execSync('npx next build', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+  const why = buildNeeded(root);
+  if (!why) return;
+  log(`bench: building (${why})`);
+  execSync('npm run --silent build', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
 }
 
 function deleteKeys(redis: Redis): Promise<void> {
@@ -122,8 +115,10 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const log = (text: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
-  const only = new Set((flags.only ?? '1,2,3,4,5').split(',').map((value) => Number(value.trim())));
+  const only = new Set((flags.only ?? '1,2,3,4,5,6').split(',').map((value) => Number(value.trim())));
   const options = {
+    smoke: flags.smoke ?? false,
+    perRequest: option('per-request', 1000, 40),
     updates: option('updates', 2000, 50),
     rate: option('rate', 2000, 200),
     steadyRate: option('steady-rate', 250, 50),
@@ -145,7 +140,7 @@ async function main(): Promise<void> {
 
   // Before anything is dropped: a second run would drop the first one's database under it.
   const lock = await holdBenchLock();
-  await assertPortsFree([PORT_ON, PORT_OFF]);
+  await assertPortsFree([PORT_ON, PORT_OFF, ...Array.from({ length: 6 }, (_, i) => 3480 + i)]);
   ensureBuild(log);
   const servers: Server[] = [];
   const loads: LoadProcess[] = [];
@@ -179,15 +174,17 @@ async function main(): Promise<void> {
       DATABASE_URL, REDIS_URL, REDIS_PREFIX, NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_FORMAT: 'json',
       NEXT_TELEMETRY_DISABLED: '1', RESYNC_INTERVAL_MS: '600000',
       // The load comes from one address: per-client write and stream limits would measure themselves.
-      RATE_LIMIT_BURST: '100000000', RATE_LIMIT_PER_SECOND: '100000000', MAX_STREAMS_PER_CLIENT: '1000000',
-      WORKER_METRICS_PORT: '0',
+      // The limits still run (their cost is part of every request), but never refuse.
+      RATE_LIMIT_BURST: '100000000', RATE_LIMIT_PER_SECOND: '100000000', MAX_STREAMS_PER_CLIENT: '1000000', READ_RATE_LIMIT_PER_SECOND: '100000000',
+      MAX_STREAMS_PER_PROCESS: '1000000', MAX_CONNECTIONS: '1000000',
+      WORKER_METRICS_PORT: '0', HOST: '127.0.0.1', WEB_CONCURRENCY: '1', BENCH_BASELINE_ROUTE: 'on',
     };
-    const next = path.join(root, 'node_modules/next/dist/bin/next');
     const profile = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', 'results', 'profiles')}`] : [];
-    const webOn = startServer('web (coalescing on)', [...profile, next, 'start', '-p', String(PORT_ON), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'on' }, fileLimit);
+    // The production web launcher, one process each, so per-process figures (memory per stream) stay per process.
+    const webOn = startServer('web (coalescing on)', [...profile, 'dist/web.js'], { ...env, PORT: String(PORT_ON), WRITE_COALESCING: 'on' }, fileLimit);
     servers.push(webOn);
-    servers.push(startServer('worker', ['--import', 'tsx', 'worker/index.ts'], env, fileLimit));
-    const webOff = startServer('web (coalescing off)', [...profile, next, 'start', '-p', String(PORT_OFF), '-H', '127.0.0.1'], { ...env, WRITE_COALESCING: 'off' }, fileLimit);
+    servers.push(startServer('worker', ['dist/worker.js'], env, fileLimit));
+    const webOff = startServer('web (coalescing off)', [...profile, 'dist/web.js'], { ...env, PORT: String(PORT_OFF), WRITE_COALESCING: 'off' }, fileLimit);
     servers.push(webOff);
     await waitForHealthy(`http://127.0.0.1:${PORT_ON}/healthz`, webOn);
     await waitForHealthy(`http://127.0.0.1:${PORT_OFF}/healthz`, webOff);
@@ -200,6 +197,12 @@ async function main(): Promise<void> {
       options, log, pool, redis, fileLimit, loads, rows, series, results,
       databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, prefix: REDIS_PREFIX,
       urlOn: `http://127.0.0.1:${PORT_ON}`, urlOff: `http://127.0.0.1:${PORT_OFF}`, webPid: webOn.child.pid!,
+      cores: os.availableParallelism(),
+      startServer: (name, args, extra, node) => {
+        const server = startServer(name, args, { ...env, ...extra }, fileLimit, node);
+        servers.push(server);
+        return server;
+      },
     };
     for (const [index, scenario] of scenarios.entries()) {
       if (!only.has(index + 1)) continue;

@@ -4,12 +4,14 @@ import type pg from 'pg';
 import { createProfileCache } from '../lib/cache/profile-cache';
 import { deleteKeysWithPrefix } from '../lib/redis';
 import type { FanoutParams } from './load-fanout';
-import { cpuSeconds, rssBytes, startLoad, type LoadProcess } from './processes';
+import { cpuSeconds, rssBytes, startLoad, type LoadProcess, type Server } from './processes';
+import { cell, perRequest, runtimes } from './scenario-per-request';
 import { ms, triple, type Row, type Series } from './report';
 import { agent, now, postJson, sleep, summarize } from './support';
 
 export type Bench = {
   options: {
+    smoke: boolean; perRequest: number;
     updates: number; rate: number; steadyRate: number; loadSeconds: number; streams: number; writeSeconds: number; concurrency: number; pathConcurrency: number;
     fanout: number; idleStreams: number; idleSeconds: number; resyncProfiles: number;
   };
@@ -27,6 +29,9 @@ export type Bench = {
   urlOn: string;
   urlOff: string;
   webPid: number;
+  cores: number;
+  /** Starts one more server for the run (stopped with the others at the end). */
+  startServer: (name: string, args: string[], env: Record<string, string>, node?: string) => Server;
 };
 
 const SPREAD = Array.from({ length: 1000 }, (_, i) => `b${String(i).padStart(4, '0')}`);
@@ -55,7 +60,12 @@ type Idle = Record<'sendToFrame' | 'answerToFrame' | 'sendToAnswer' | 'updateToN
 async function idle(bench: Bench): Promise<void> {
   await createProfiles(bench, ['solo']);
   const loader = load(bench, 'idle');
-  const r = await loader.run<Idle>({ kind: 'idle', params: { baseUrl: bench.urlOn, databaseUrl: bench.databaseUrl, username: 'solo', updates: bench.options.updates, warmup: Math.min(100, bench.options.updates) } });
+  const per = await perRequest(bench, loader, 'solo');
+  const warmup = Math.min(100, bench.options.updates);
+  const cpuBefore = cpuSeconds(bench.webPid);
+  const r = await loader.run<Idle>({ kind: 'idle', params: { baseUrl: bench.urlOn, databaseUrl: bench.databaseUrl, username: 'solo', updates: bench.options.updates, warmup } });
+  // Web CPU per update: its POST and the frame it sends (the task's LISTEN baseline afterwards costs the web server nothing).
+  const cpuPerUpdate = ((cpuSeconds(bench.webPid) - cpuBefore) * 1000) / (bench.options.updates + warmup);
   await stopLoad(bench, loader);
   const s = Object.fromEntries(Object.entries(r).map(([key, values]) => [key, summarize(values)])) as Record<keyof Idle, ReturnType<typeof summarize>>;
   const n = bench.options.updates;
@@ -63,6 +73,13 @@ async function idle(bench: Bench): Promise<void> {
     { scenario: '1 idle propagation', measure: `POST sent → SSE frame, p50/p99/max (${n} updates)`, result: triple(s.sendToFrame), baseline: `UPDATE sent → NOTIFY heard: ${triple(s.updateToNotify)}` },
     { scenario: '', measure: '200 received → SSE frame', result: triple(s.answerToFrame), baseline: `commit returned → NOTIFY heard: ${triple(s.commitToNotify)}` },
     { scenario: '', measure: 'POST sent → 200 received', result: triple(s.sendToAnswer), baseline: '' },
+    ...per.rows,
+    {
+      scenario: '',
+      measure: 'idle propagation: web CPU per update (its POST and its frame); POST sent → frame p50/p99 against the bare POST round trip',
+      result: `${cpuPerUpdate.toFixed(2)} ms CPU; p50/p99 ${ms(s.sendToFrame.p50)}/${ms(s.sendToFrame.p99)} ms`,
+      baseline: `bare POST: ${cell(per.results.postBase)}`,
+    },
   );
   bench.series.push(
     { label: '1 POST sent → frame', summary: s.sendToFrame },
@@ -70,6 +87,7 @@ async function idle(bench: Bench): Promise<void> {
     { label: '1 baseline UPDATE → NOTIFY', summary: s.updateToNotify },
   );
   bench.results.idle = s;
+  bench.results.perRequest = { ...per.results, idleCpuPerUpdateMs: cpuPerUpdate };
 }
 
 type OpenLoop = { workerLag: number[]; scheduleToFrame: number[]; scheduleToAnswer: number[]; statuses: Record<string, number>; missed: number; webCpuPercent: number; offeredRate: number; achievedRate: number };
@@ -297,4 +315,13 @@ export const scenarios: Array<{ title: string; run: (bench: Bench) => Promise<vo
   { title: 'write throughput, coalescing on vs off', run: throughput },
   { title: 'fan-out, memory and idle CPU', run: fanout },
   { title: 'resync into an empty cache', run: resync },
+  {
+    title: 'runtime, web processes and compression',
+    run: async (bench) => {
+      await createProfiles(bench, ['solo', 'hot']);
+      const loader = load(bench, 'runtimes');
+      await runtimes(bench, loader);
+      await stopLoad(bench, loader);
+    },
+  },
 ];

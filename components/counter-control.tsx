@@ -10,11 +10,12 @@ type Props = {
   label: string;
   value: number;
   onChange: (counter: Counter, delta: number) => void;
+  disabled?: boolean;
 };
 
-export function CounterControl({ counter, label, value, onChange }: Props) {
+export function CounterControl({ counter, label, value, onChange, disabled = false }: Props) {
   const button =
-    'flex h-9 w-9 items-center justify-center rounded-full border border-slate-300 text-lg font-semibold text-slate-700 transition hover:bg-slate-100 active:scale-95 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800';
+    'flex h-9 w-9 items-center justify-center rounded-full border border-slate-300 text-lg font-semibold text-slate-700 transition hover:bg-slate-100 active:scale-95 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800 disabled:cursor-not-allowed disabled:opacity-40';
   return (
     <div className="flex flex-col items-center gap-2 rounded-2xl bg-slate-50 px-2 py-3 dark:bg-slate-800/60">
       <output
@@ -28,10 +29,10 @@ export function CounterControl({ counter, label, value, onChange }: Props) {
       </output>
       <span className="text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400">{label}</span>
       <div className="flex gap-2">
-        <button type="button" data-testid={`decrement-${counter}`} aria-label={`${label} minus one`} className={button} onClick={() => onChange(counter, -1)}>
+        <button type="button" data-testid={`decrement-${counter}`} aria-label={`${label} minus one`} className={button} disabled={disabled} onClick={() => onChange(counter, -1)}>
           −
         </button>
-        <button type="button" data-testid={`increment-${counter}`} aria-label={`${label} plus one`} className={button} onClick={() => onChange(counter, 1)}>
+        <button type="button" data-testid={`increment-${counter}`} aria-label={`${label} plus one`} className={button} disabled={disabled} onClick={() => onChange(counter, 1)}>
           +
         </button>
       </div>

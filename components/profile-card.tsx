@@ -4,8 +4,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Avatar } from './avatar';
 import { CounterControl } from './counter-control';
 import { LatencyBadge } from './latency-badge';
-import { LiveBadge } from './live-badge';
-import { useProfile, type Profile } from './profile-store';
+import { LiveBadge, LiveNotice } from './live-badge';
+import { acceptProfile, useProfile, type Profile } from './profile-store';
 import { sendDelta, type Counter } from './send-delta';
 import { useLiveProfiles } from './use-live-profiles';
 
@@ -15,22 +15,27 @@ const COUNTERS: Array<[Counter, string]> = [
   ['likes', 'Likes'],
 ];
 
-export function ProfileCard({ initial }: { initial: Profile }) {
-  const profile = useProfile(initial);
-  const { state: live, arrival } = useLiveProfiles([initial.username]);
+export function ProfileCard({ initial, epoch }: { initial: Profile; epoch: string | null }) {
+  const profile = useProfile(initial, epoch);
+  const live = useLiveProfiles([initial.username]);
   const [error, setError] = useState<string | null>(null);
   const clearTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const gone = live.unknown.includes(initial.username);
+  const arrival = live.arrival?.username === initial.username ? live.arrival : null;
 
   useEffect(() => () => clearTimeout(clearTimer.current), []);
 
   const change = useCallback(
     async (counter: Counter, delta: number) => {
-      const message = await sendDelta(profile.username, counter, delta);
+      const result = await sendDelta(initial.username, counter, delta);
+      // The committed row is the database's own answer: show it at once, through
+      // the same gate as the stream (which may already have brought something newer).
+      if (result.profile) acceptProfile(result.profile);
       clearTimeout(clearTimer.current);
-      setError(message);
-      if (message) clearTimer.current = setTimeout(() => setError(null), 4_000);
+      setError(result.error);
+      if (result.error) clearTimer.current = setTimeout(() => setError(null), 6_000);
     },
-    [profile.username],
+    [initial.username],
   );
 
   return (
@@ -41,10 +46,10 @@ export function ProfileCard({ initial }: { initial: Profile }) {
           <Avatar username={profile.username} displayName={profile.displayName} size="lg" />
           <span className="flex flex-wrap items-center justify-end gap-2">
             <LatencyBadge arrival={arrival} />
-            <LiveBadge state={live} />
+            <LiveBadge view={live} />
           </span>
         </div>
-        <h1 className="mt-3 text-2xl font-bold tracking-tight" data-testid="display-name">
+        <h1 className="mt-3 text-2xl font-bold tracking-tight break-words" data-testid="display-name">
           {profile.displayName}
         </h1>
         <p className="text-slate-500 dark:text-slate-400">@{profile.username}</p>
@@ -52,19 +57,27 @@ export function ProfileCard({ initial }: { initial: Profile }) {
 
         <section aria-label="Counters" className="mt-6 grid grid-cols-3 gap-2 sm:gap-4">
           {COUNTERS.map(([counter, label]) => (
-            <CounterControl key={counter} counter={counter} label={label} value={profile[counter]} onChange={change} />
+            <CounterControl key={counter} counter={counter} label={label} value={profile[counter]} onChange={change} disabled={gone} />
           ))}
         </section>
 
-        <p
-          data-testid="profile-error"
-          role="status"
-          aria-live="polite"
-          className={`mt-4 min-h-6 text-sm ${error ? 'text-rose-600 dark:text-rose-400' : 'text-slate-400 dark:text-slate-500'}`}
-        >
-          {error ??
-            `Version ${profile.version} · every number here came from Postgres through the cache.${arrival ? ' The latency compares the database clock with this browser’s: one machine in this demo.' : ''}`}
-        </p>
+        <div className="mt-4 space-y-2">
+          {gone && (
+            <p data-testid="profile-gone" role="status" className="text-sm text-rose-600 dark:text-rose-400">
+              This profile no longer exists; the numbers above are the last ones it had.
+            </p>
+          )}
+          <LiveNotice view={live} />
+          <p
+            data-testid="profile-error"
+            role="status"
+            aria-live="polite"
+            className={`min-h-6 text-sm ${error ? 'text-rose-600 dark:text-rose-400' : 'text-slate-400 dark:text-slate-500'}`}
+          >
+            {error ??
+              `Version ${profile.version} · every number here came from Postgres.${arrival ? ' The latency compares the database clock with this browser’s: one machine in this demo.' : ''}`}
+          </p>
+        </div>
       </div>
     </article>
   );

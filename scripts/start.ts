@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { getConfig } from '../lib/config';
+import { buildNeeded } from './build-state';
 import { ensureLocalServers, SetupError, stopLocalServers, type LocalServer } from './local-servers';
 
 const mode = process.argv[2] === 'dev' ? 'dev' : 'start';
@@ -22,15 +23,20 @@ async function main(): Promise<number> {
   let stopping = false;
   let child: ReturnType<typeof spawn> | undefined;
   // Ctrl-C reaches the whole terminal group (web, worker, concurrently, a
-  // running build) by itself; a SIGTERM sent to this script alone is passed on.
-  // Either way the servers this script started are stopped in `finally`.
+  // running build) at once; a SIGTERM sent to this script alone is passed on.
+  // Either way the servers this script started are stopped in `finally`, after
+  // web and worker have exited.
   process.on('SIGINT', () => (stopping = true));
   process.on('SIGTERM', () => {
     stopping = true;
     child?.kill('SIGTERM');
   });
-  // People read `npm start`; machines read `npm run start:web` / `start:worker`.
-  const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || 'pretty' };
+  // Readable lines for a person at a terminal; JSON (and no colour codes) when piped to a file or a collector.
+  const env = {
+    ...process.env,
+    LOG_FORMAT: process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json'),
+    NEXT_TELEMETRY_DISABLED: process.env.NEXT_TELEMETRY_DISABLED || '1',
+  };
   const servers: LocalServer[] = await ensureLocalServers({
     databaseUrl: config.DATABASE_URL,
     redisUrl: config.REDIS_URL,
@@ -38,17 +44,25 @@ async function main(): Promise<number> {
   });
   try {
     step('db:setup', ['--import', 'tsx', 'db/setup.ts'], env);
-    // SKIP_BUILD=1 reuses an existing .next, as `npm test` does.
-    if (mode === 'start' && process.env.SKIP_BUILD !== '1') step('build', [bin('next/dist/bin/next'), 'build'], env);
+    // The build is skipped when it is newer than every source (SKIP_BUILD=1 skips it regardless).
+    if (mode === 'start' && process.env.SKIP_BUILD !== '1') {
+      const why = buildNeeded(process.cwd());
+      if (why) {
+        console.log(`\n> build (${why})`);
+        const { status } = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', env });
+        if (status !== 0) throw new SetupError(`build failed (exit ${status}); see above.`);
+      } else console.log('\n> build: skipped, .next and dist/ are newer than every source (delete .next to force a build)');
+    }
     const apps =
       mode === 'dev'
-        ? [`${node} ${bin('next/dist/bin/next')} dev -p ${config.PORT}`, `${node} ${bin('tsx/dist/cli.mjs')} watch --clear-screen=false worker/index.ts`]
-        : [`${node} ${bin('next/dist/bin/next')} start -p ${config.PORT}`, `${node} --import tsx worker/index.ts`];
+        ? [`${node} --import tsx server/web.ts --dev`, `${node} ${bin('tsx/dist/cli.mjs')} watch --clear-screen=false worker/index.ts`]
+        : [`${node} --enable-source-maps dist/web.js`, `${node} --enable-source-maps dist/worker.js`];
     child = spawn(node, [bin('concurrently/dist/bin/concurrently.js'), '--kill-others', '--names', 'web,worker', '--prefix-colors', 'cyan,magenta', ...apps], {
       stdio: 'inherit',
       env,
     });
-    console.log(`\nRipple: http://localhost:${config.PORT}  (status: http://localhost:${config.PORT}/status)  Ctrl-C stops everything.\n`);
+    const host = ['127.0.0.1', '0.0.0.0', '::', '::1'].includes(config.HOST) ? 'localhost' : config.HOST;
+    console.log(`\nRipple: http://${host}:${config.PORT}  (status: http://${host}:${config.PORT}/status)  Ctrl-C stops everything.\n`);
     const running = child;
     const code = await new Promise<number>((resolve) => running.once('exit', (exitCode) => resolve(exitCode ?? 1)));
     return stopping ? 0 : code;

@@ -35,7 +35,8 @@ if (!existsSync(chromium)) {
 let passed = 0;
 let failed = 0;
 
-if (process.env.SKIP_BUILD !== '1' && run('build', 'npx', ['next', 'build']) !== 0) {
+// The Next build and dist/ (the web launcher and the worker, as production runs them).
+if (process.env.SKIP_BUILD !== '1' && run('build', 'npm', ['run', '--silent', 'build']) !== 0) {
   console.log('\nThe production build failed, so no suite ran.\n0 passed, 1 failed');
   process.exit(1);
 }

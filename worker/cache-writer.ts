@@ -102,7 +102,8 @@ export class CacheWriter {
           this.lastResync = { ...summary, at: new Date().toISOString() };
           workerMetrics.resyncSeconds().observe(result.ms / 1000);
           workerMetrics.applied().inc({ source: 'resync' }, result.applied);
-          logger.info({ reason, ...summary }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale, ${result.removed} deleted)`);
+          // A periodic pass that found nothing to fix is routine: debug, so the log shows only what changed.
+          logger[reason === 'periodic anti-entropy' && result.applied === 0 && result.removed === 0 ? 'debug' : 'info']({ reason, ...summary }, `worker: resynced ${result.profiles} profiles in ${result.ms} ms (${result.applied} were stale, ${result.removed} deleted)`);
           if (movedBack.length > 0) {
             logger.warn(
               { rows: movedBack.slice(0, 5), count: movedBack.length },

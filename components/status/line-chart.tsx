@@ -1,85 +1,202 @@
-// Hand-made SVG: three small charts do not justify a chart library's weight,
-// and plain SVG follows the page's light and dark colours through currentColor.
+'use client';
+
+import { formatValue, logAxis, timeTicks, valueAxis } from './axis';
+import { ChartCard } from './chart-card';
+import { latest, overlaps, trace, type Join, type SeriesPoint } from './series';
+
+// Hand-drawn SVG at the measured width (one unit per pixel, so 12 px text stays
+// 12 px on a phone); d3-scale supplies the domain and the ticks.
 
 // Literal class names, so Tailwind finds them when it scans this file.
 const COLORS = {
-  sky: { line: 'stroke-sky-500 dark:stroke-sky-400', key: 'bg-sky-500 dark:bg-sky-400' },
-  violet: { line: 'stroke-violet-500 dark:stroke-violet-400', key: 'bg-violet-500 dark:bg-violet-400' },
-  amber: { line: 'stroke-amber-500 dark:stroke-amber-400', key: 'bg-amber-500 dark:bg-amber-400' },
-  emerald: { line: 'stroke-emerald-500 dark:stroke-emerald-400', key: 'bg-emerald-500 dark:bg-emerald-400' },
+  sky: { line: 'stroke-sky-500 dark:stroke-sky-400', fill: 'fill-sky-500 dark:fill-sky-400' },
+  violet: { line: 'stroke-violet-500 dark:stroke-violet-400', fill: 'fill-violet-500 dark:fill-violet-400' },
+  amber: { line: 'stroke-amber-500 dark:stroke-amber-400', fill: 'fill-amber-500 dark:fill-amber-400' },
+  emerald: { line: 'stroke-emerald-500 dark:stroke-emerald-400', fill: 'fill-emerald-500 dark:fill-emerald-400' },
+  rose: { line: 'stroke-rose-500 dark:stroke-rose-400', fill: 'fill-rose-500 dark:fill-rose-400' },
+  slate: { line: 'stroke-slate-500 dark:stroke-slate-300', fill: 'fill-slate-500 dark:fill-slate-300' },
 } as const;
 
-export type Series = { label: string; color: keyof typeof COLORS; points: Array<{ t: number; v: number | null }> };
+/**
+ * One look per position in the chart, each different in dash, width or halo:
+ * where lines coincide, the first one's pale halo frames the others, dashes and
+ * dots drawn over it alternate colours, and markers shrink so coinciding dots
+ * read as rings.
+ */
+type Look = { dash?: string; width: number; halo?: number; round?: boolean; r: number };
+const LOOKS: Look[] = [
+  { width: 2, halo: 9, r: 5 },
+  // Dots under dashes: each dash covers one or two dots and every gap shows one.
+  { dash: '0.1 5', width: 3.5, round: true, r: 3.5 },
+  { dash: '8 5', width: 2.5, r: 2.5 },
+  { dash: '12 4 3 4', width: 1.5, r: 2 },
+  { dash: '4 3', width: 1.5, r: 1.5 },
+];
+const SINGLE: Look = { width: 2.5, r: 4 };
+const lookOf = (index: number, count: number) => (count === 1 ? SINGLE : LOOKS[index % LOOKS.length]);
+const lookName = (look: Look) => `${look.dash ?? 'solid'}/${look.width}${look.halo ? `/halo ${look.halo}` : ''}`;
 
-const W = 600;
-const H = 170;
-const PAD = { left: 44, right: 8, top: 10, bottom: 22 };
+export type Series = { label: string; color: keyof typeof COLORS; points: SeriesPoint[] };
 
-function niceMax(value: number): number {
-  if (value <= 0) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 2.5, 5, 10].find((n) => n * power >= value) ?? 10;
-  return step * power;
-}
+const HEIGHT = 176;
+const FONT = 12;
+const PAD = { top: 8, right: 14, bottom: 24 };
 
-function format(value: number): string {
-  if (value >= 1000) return `${Math.round(value / 100) / 10}k`;
-  return value >= 10 || value === 0 ? String(Math.round(value)) : String(Math.round(value * 10) / 10);
-}
-
-/** Lines over the last minutes; a gap (null) breaks the line rather than drawing a false zero. */
-export function LineChart({ title, unit, series, from, to, testId }: { title: string; unit: string; series: Series[]; from: number; to: number; testId: string }) {
-  const values = series.flatMap((s) => s.points.flatMap((p) => (p.v === null ? [] : [p.v])));
-  const top = niceMax(Math.max(0, ...values));
-  const x = (t: number) => PAD.left + ((t - from) / Math.max(1, to - from)) * (W - PAD.left - PAD.right);
-  const y = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
-  const latest = series.map((s) => `${s.label} ${format([...s.points].reverse().find((p) => p.v !== null)?.v ?? 0)} ${unit}`).join(', ');
-  const minutes = Math.round((to - from) / 60_000);
-
+function Stroke({ d, look, color, opacity = 1 }: { d: string; look: Look; color: keyof typeof COLORS; opacity?: number }) {
   return (
-    <figure data-testid={testId} className="rounded-2xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
-      <figcaption className="flex flex-wrap items-baseline justify-between gap-2">
-        <span className="font-semibold">{title}</span>
-        <span className="flex flex-wrap gap-3 text-xs text-slate-500 dark:text-slate-400">
-          {series.map((s) => (
-            <span key={s.label} className="inline-flex items-center gap-1">
-              <span aria-hidden className={`inline-block h-0.5 w-4 ${COLORS[s.color].key}`} />
-              {s.label}
-            </span>
-          ))}
-        </span>
-      </figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title} over the last ${minutes} minutes; latest: ${latest}`} className="mt-2 h-auto w-full">
-        {[0, 0.5, 1].map((share) => (
-          <g key={share} className="text-slate-400 dark:text-slate-500">
-            <line x1={PAD.left} x2={W - PAD.right} y1={y(top * share)} y2={y(top * share)} stroke="currentColor" strokeOpacity={0.25} strokeDasharray={share ? '3 4' : undefined} />
-            <text x={PAD.left - 6} y={y(top * share) + 4} textAnchor="end" fontSize={11} fill="currentColor">
-              {format(top * share)}
-            </text>
-          </g>
-        ))}
-        <g className="text-slate-400 dark:text-slate-500" fontSize={11} fill="currentColor">
-          <text x={PAD.left} y={H - 4}>−{minutes} min</text>
-          <text x={W - PAD.right} y={H - 4} textAnchor="end">now ({unit})</text>
-        </g>
-        {series.map((s) => (
-          <path key={s.label} d={path(s.points, x, y)} fill="none" strokeWidth={2} strokeLinejoin="round" strokeLinecap="round" className={COLORS[s.color].line} />
-        ))}
-      </svg>
-    </figure>
+    <>
+      {look.halo && <path d={d} fill="none" strokeWidth={look.halo} strokeOpacity={0.25 * opacity} strokeLinecap="round" strokeLinejoin="round" className={COLORS[color].line} />}
+      <path
+        d={d}
+        fill="none"
+        strokeWidth={look.width}
+        strokeDasharray={look.dash}
+        strokeOpacity={opacity}
+        strokeLinecap={look.round ? 'round' : 'butt'}
+        strokeLinejoin="round"
+        className={COLORS[color].line}
+      />
+    </>
   );
 }
 
-function path(points: Series['points'], x: (t: number) => number, y: (v: number) => number): string {
-  let d = '';
-  let pen = false;
-  for (const point of points) {
-    if (point.v === null) {
-      pen = false;
-      continue;
-    }
-    d += `${pen ? 'L' : 'M'}${x(point.t).toFixed(1)},${y(point.v).toFixed(1)}`;
-    pen = true;
-  }
-  return d;
+function Swatch({ look, color }: { look: Look; color: keyof typeof COLORS }) {
+  return (
+    <svg aria-hidden width={28} height={12} className="mr-1.5 inline-block align-[-1px]">
+      <Stroke d="M4,6L24,6" look={look} color={color} />
+    </svg>
+  );
+}
+
+/**
+ * Lines over the last minutes. Every series stays visible: distinct dashes and
+ * widths, a marker on every value no line touches, and a legend that says when
+ * a series is zero throughout or the same as another. A null is missing data
+ * and breaks the line; how close values must be to be joined is the caller's
+ * `join` (see series.ts).
+ */
+export function LineChart({
+  title,
+  unit,
+  axisUnit,
+  series,
+  from,
+  to,
+  join,
+  minTop,
+  log,
+  knownFrom,
+  testId,
+  note,
+  className,
+}: {
+  title: string;
+  /** Appended to values in the legend and the accessible description ("ms", "/s", "%"). */
+  unit: string;
+  /** What the y-axis counts, shown beside the title. */
+  axisUnit: string;
+  series: Series[];
+  from: number;
+  to: number;
+  join: Join;
+  /** The y-axis never spans less than 0..minTop, so small values look small. */
+  minTop: number;
+  /** A log axis from this floor instead (for latencies, which span orders of magnitude). */
+  log?: { floor: number };
+  /** Nothing was counted before this time: the chart says so instead of leaving a silent gap. */
+  knownFrom?: number;
+  testId: string;
+  note?: string;
+  className?: string;
+}) {
+  const visible = series.map((s) => ({ ...s, points: s.points.filter((p) => p.t >= from && p.t <= to) }));
+  const notes = overlaps(visible.map((s) => s.points));
+  const values = visible.flatMap((s) => s.points.flatMap((p) => (p.v === null ? [] : [p.v])));
+  const minutes = Math.round((to - from) / 60_000);
+  const described = visible.map((s) => `${s.label} ${formatValue(latest(s.points))}${unit}`).join(', ');
+
+  const legend = (
+    <ul className="flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-600 dark:text-slate-300">
+      {visible.map((s, index) => {
+        const { empty, zero, sameAs } = notes[index];
+        const remark = empty ? 'no data yet' : zero ? '0 throughout' : sameAs !== null ? `same as ${visible[sameAs].label}` : null;
+        return (
+          // Inline, so a long item wraps between words like a sentence rather than in columns.
+          <li key={s.label} data-testid="legend-item" data-series={s.label} data-remark={remark ?? ''} className="inline">
+            <Swatch look={lookOf(index, visible.length)} color={s.color} />
+            {s.label}
+            {!empty && !zero && (
+              <span className="ml-1.5 font-medium tabular-nums text-slate-900 dark:text-slate-100">
+                {formatValue(latest(s.points))}
+                {unit}
+              </span>
+            )}
+            {remark && <span className="text-slate-500 dark:text-slate-400"> · {remark}</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+
+  return (
+    <ChartCard testId={testId} title={title} unit={axisUnit} legend={legend} note={note} height={HEIGHT} className={className}>
+      {(width) => {
+        const pixels: [number, number] = [HEIGHT - PAD.bottom, PAD.top];
+        const axis = log ? logAxis({ values, floor: log.floor, pixels }) : valueAxis({ values, minTop, pixels, count: 4 });
+        const left = Math.max(...axis.ticks.map((tick) => tick.label.length)) * 7 + 10;
+        const x = (t: number) => left + ((t - from) / Math.max(1, to - from)) * (width - left - PAD.right);
+        const times = timeTicks({ from, to, x, maxTicks: Math.max(2, Math.floor((width - left) / 70)) });
+        const unknownWidth = knownFrom !== undefined && knownFrom > from ? x(Math.min(knownFrom, to)) - left : 0;
+        return (
+          <svg
+            data-testid="plot"
+            width={width}
+            height={HEIGHT}
+            role="img"
+            aria-label={`${title} over the last ${minutes} minutes, axis ${axis.ticks[0]?.label} to ${axis.ticks.at(-1)?.label}${unit}${log ? ' (log scale)' : ''}; latest: ${described}`}
+            fontSize={FONT}
+          >
+            {unknownWidth > 1 && (
+              <g data-testid="not-counting" className="text-slate-400 dark:text-slate-500" fill="currentColor">
+                <rect x={left} y={PAD.top} width={unknownWidth} height={HEIGHT - PAD.top - PAD.bottom} fillOpacity={0.08} />
+                {unknownWidth >= 120 && (
+                  <text x={left + unknownWidth / 2} y={PAD.top + 18} textAnchor="middle">
+                    not counting yet
+                  </text>
+                )}
+              </g>
+            )}
+            <g className="text-slate-500 dark:text-slate-400" fill="currentColor">
+              {axis.ticks.map((tick) => (
+                <g key={tick.value}>
+                  <line x1={left} x2={width - PAD.right} y1={tick.at} y2={tick.at} stroke="currentColor" strokeOpacity={tick.value === 0 ? 0.45 : 0.2} strokeDasharray={tick.value === 0 ? undefined : '3 4'} />
+                  <text data-testid="y-tick" x={left - 6} y={tick.at + 4} textAnchor="end">
+                    {tick.label}
+                  </text>
+                </g>
+              ))}
+              {times.map((tick, index) => (
+                <text key={tick.value} data-testid="x-tick" x={tick.at} y={HEIGHT - 6} textAnchor={index === 0 ? 'start' : index === times.length - 1 ? 'end' : 'middle'}>
+                  {tick.label}
+                </text>
+              ))}
+            </g>
+            {visible.map((s, index) => {
+              const look = lookOf(index, visible.length);
+              const { solid, bridge, markers } = trace(s.points, join, x, axis.y);
+              return (
+                <g key={s.label} data-testid="series" data-series={s.label} data-look={lookName(look)} data-marks={(solid ? 1 : 0) + markers.length}>
+                  {bridge && <Stroke d={bridge} look={look} color={s.color} opacity={0.35} />}
+                  {solid && <Stroke d={solid} look={look} color={s.color} />}
+                  {markers.map((m) => (
+                    <circle key={`${m.x},${m.y}`} cx={m.x} cy={m.y} r={look.r} strokeWidth={1} className={`${COLORS[s.color].fill} stroke-white dark:stroke-slate-900`} />
+                  ))}
+                </g>
+              );
+            })}
+          </svg>
+        );
+      }}
+    </ChartCard>
+  );
 }

@@ -1,29 +1,53 @@
 'use client';
 
+import type { ReactNode } from 'react';
 import type { SystemStatus } from '@/lib/ops/status';
-import { figures, ms } from './figures';
+import { formatValue } from './axis';
+import { figures, ms, percent } from './figures';
 import { ago, HealthPanel } from './health-panel';
 import { Histogram } from './histogram';
 import { LineChart } from './line-chart';
 import { useStatus } from './use-status';
 
-function Tile({ label, value, hint, testId, raw }: { label: string; value: string; hint?: string; testId: string; raw: number | null }) {
+function Tile({ label, value, hint, testId, raw }: { label: string; value: string; hint?: ReactNode; testId: string; raw: number | null }) {
   return (
     <div className="rounded-2xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
       <div className="text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400">{label}</div>
       <div data-testid={testId} data-value={raw ?? ''} className="mt-1 text-2xl font-bold tabular-nums">
         {value}
       </div>
-      {hint && <div className="mt-0.5 text-xs text-slate-500 [overflow-wrap:anywhere] dark:text-slate-400">{hint}</div>}
+      {hint && <div className="mt-0.5 text-xs text-slate-500 dark:text-slate-400">{hint}</div>}
     </div>
   );
 }
+
+/** One process's writes over the window: accepted, and the rest (refused or failed). */
+function writesOf(web: SystemStatus['web']['list'][number]) {
+  let accepted = 0;
+  let refused = 0;
+  for (const point of web.writes?.points ?? []) {
+    for (const [outcome, count] of Object.entries(point.counts)) {
+      if (outcome === 'accepted') accepted += count ?? 0;
+      else refused += count ?? 0;
+    }
+  }
+  return { accepted, refused };
+}
+
+/** Says when a figure is older than the page's last step (another process's last announcement). */
+const asOf = (ageS: number | null) => (ageS === null ? '' : `, as of ${ageS} s ago`);
+
+const COALESCING =
+  'Accepted writes and changes differ because writes to one profile that arrive together are coalesced: many writes, one UPDATE, one new version, one change.';
 
 export function StatusView({ initial }: { initial: SystemStatus }) {
   const { data, error } = useStatus(initial);
   const status = data ?? initial;
   const f = figures(status);
   const now = Date.parse(status.at);
+  const minutes = Math.round((f.to - f.from) / 60_000);
+  const webProcesses = `${f.webCount} web process${f.webCount === 1 ? '' : 'es'}`;
+  const stepJoin = { solidMs: f.stepS * 1000, bridgeMs: 0 };
 
   return (
     <div className="space-y-4">
@@ -34,13 +58,38 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
         </p>
       </div>
 
-      <section aria-label="Vital signs" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
-        <Tile testId="stat-updates-per-second" label="Updates / s" value={String(f.updatesPerSecond)} raw={f.updatesPerSecond} hint="seen by this web process" />
-        <Tile testId="stat-changes-seen" label="Changes seen" value={f.changesSeen.toLocaleString('en-US')} raw={f.changesSeen} hint="since this process started" />
+      <section aria-label="Vital signs" className="grid grid-cols-2 gap-3 lg:grid-cols-5">
+        <Tile testId="stat-accepted-per-second" label="Writes / s" value={formatValue(f.acceptedPerSecond)} raw={f.acceptedPerSecond} hint={`accepted, over ${webProcesses}${asOf(f.acceptedAgeS)}`} />
+        <Tile
+          testId="stat-refused"
+          label="Writes refused"
+          value={f.refusedTotal.toLocaleString('en-US')}
+          raw={f.refusedTotal}
+          hint={
+            <>
+              last {minutes} min
+              {f.refused.map((reason) => (
+                <span key={reason.outcome} data-testid={`refused-${reason.outcome}`} data-value={reason.total}>
+                  {' · '}
+                  {reason.total.toLocaleString('en-US')} {reason.short}
+                </span>
+              ))}
+            </>
+          }
+        />
+        <Tile testId="stat-changes-per-second" label="Changes / s" value={formatValue(f.changesPerSecond)} raw={f.changesPerSecond} hint={`new versions cached by workers${asOf(f.changesAgeS)}`} />
+        <Tile testId="stat-changes-seen" label="Changes seen" value={f.changesSeen.toLocaleString('en-US')} raw={f.changesSeen} hint="by this web process since it started" />
         <Tile testId="stat-stream-latency" label="Commit → stream" value={ms(f.streamP50)} raw={f.streamP50} hint={`p50 · p99 ${ms(f.streamP99)} · latest ${f.stepS} s with changes`} />
         <Tile testId="stat-worker-lag" label="Worker lag" value={ms(f.workerLag)} raw={f.workerLag} hint="commit → cache, p99" />
-        <Tile testId="stat-queue" label="NOTIFY queue" value={f.queuePercent === null ? '–' : `${f.queuePercent.toFixed(f.queuePercent < 1 ? 2 : 0)} %`} raw={f.queuePercent} hint="pg_notification_queue_usage()" />
-        <Tile testId="stat-open-streams" label="Open streams" value={String(f.openStreams)} raw={f.openStreams} hint={`over ${status.web.list.length} web process${status.web.list.length === 1 ? '' : 'es'}`} />
+        <Tile
+          testId="stat-queue"
+          label="NOTIFY queue"
+          value={percent(f.queuePercent)}
+          raw={f.queuePercent}
+          // Break the function's name only at its underscores, never mid-word.
+          hint={<code>pg_<wbr />notification_<wbr />queue_<wbr />usage()</code>}
+        />
+        <Tile testId="stat-open-streams" label="Open streams" value={String(f.openStreams)} raw={f.openStreams} hint={`over ${webProcesses}`} />
         <Tile testId="stat-workers" label="Workers listening" value={`${f.listening} / ${f.workerCount}`} raw={f.listening} />
         <Tile
           testId="stat-last-resync"
@@ -52,10 +101,61 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
       </section>
 
       <div className="grid gap-3 lg:grid-cols-2">
-        <LineChart testId="chart-rate" title="Updates per second" unit="/s" series={f.rate} from={f.from} to={f.to} />
-        <LineChart testId="chart-latency" title="Propagation latency" unit="ms" series={f.latency} from={f.from} to={f.to} />
+        <LineChart
+          testId="chart-writes"
+          title="Writes and changes per second"
+          axisUnit="per second"
+          unit="/s"
+          series={f.writes}
+          from={f.from}
+          to={f.to}
+          join={stepJoin}
+          minTop={1}
+          knownFrom={f.knownFrom.writes}
+          note={`Writes over ${webProcesses}. ${COALESCING}`}
+        />
+        <LineChart
+          testId="chart-refused"
+          title="Refused writes per second"
+          axisUnit="per second"
+          unit="/s"
+          series={f.refusedRates}
+          from={f.from}
+          to={f.to}
+          join={stepJoin}
+          minTop={1}
+          knownFrom={f.knownFrom.refused}
+          note={`Over ${webProcesses}: 429 is the client's write rate limit, 409 a counter that would go below zero, any other 4xx a malformed or misdirected request.`}
+        />
+        <LineChart
+          testId="chart-latency"
+          title="Propagation latency"
+          axisUnit="ms, log scale"
+          unit=" ms"
+          series={f.latency}
+          from={f.from}
+          to={f.to}
+          join={{ solidMs: f.stepS * 1000, bridgeMs: Infinity }}
+          minTop={10}
+          log={{ floor: 0.1 }}
+          knownFrom={f.knownFrom.latency}
+          note="A step with no change has no latency to time: a faint line crosses it, and a dot marks a value on its own. 0.1 ms or less sits on the bottom line."
+        />
         <Histogram boundsMs={status.web.stream.histogram.boundsMs} counts={status.web.stream.histogram.counts} />
-        <LineChart testId="chart-queue" title="NOTIFY queue usage" unit="%" series={f.queue} from={f.from} to={f.to} />
+        <LineChart
+          testId="chart-queue"
+          title="NOTIFY queue usage"
+          axisUnit="% of the queue"
+          unit=" %"
+          series={f.queue}
+          from={f.from}
+          to={f.to}
+          join={f.queueJoin}
+          minTop={1}
+          knownFrom={f.knownFrom.queue}
+          note="Notifications waiting until every listener has read them, as workers sample it every 5 s. The axis spans at least 0–1 %."
+          className="lg:col-span-2"
+        />
       </div>
 
       <HealthPanel status={status} />
@@ -68,6 +168,9 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
               <th className="py-1 font-medium">Process</th>
               <th className="py-1 text-right font-medium">Open streams</th>
               <th className="py-1 text-right font-medium">Changes heard</th>
+              <th className="py-1 text-right font-medium">
+                Writes, {minutes} min <span className="font-normal">(not accepted)</span>
+              </th>
             </tr>
           </thead>
           <tbody className="tabular-nums">
@@ -78,6 +181,9 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
                 </td>
                 <td className="py-1.5 text-right">{web.openStreams}</td>
                 <td className="py-1.5 text-right">{web.received.toLocaleString('en-US')}</td>
+                <td className="py-1.5 text-right" data-testid="web-process-writes">
+                  {writesOf(web).accepted.toLocaleString('en-US')} <span className="text-slate-500 dark:text-slate-400">({writesOf(web).refused.toLocaleString('en-US')})</span>
+                </td>
               </tr>
             ))}
           </tbody>

@@ -9,12 +9,14 @@ export async function handle(work: () => Promise<Response>): Promise<Response> {
     return await work();
   } catch (error) {
     if (error instanceof ProblemError) return error.toResponse();
+    // Writes never get here: lib/writes turns each of their failures into the
+    // answer it knows to be true. So these say nothing about what changed.
     if (isUnavailable(error)) {
       logger.warn({ err: (error as Error).message }, 'http: Postgres is unavailable; answering 503');
-      return problem('unavailable', 'The database is not reachable right now; nothing was changed. Try again in a few seconds.', {}, { 'Retry-After': '2' });
+      return problem('unavailable', 'The database is not reachable right now. Try again in a few seconds.', {}, { 'Retry-After': '2' });
     }
     logger.error({ err: error }, 'http: unexpected error');
-    return problem('internal', 'Something went wrong on our side; nothing was changed. Try again.');
+    return problem('internal', 'Something went wrong on our side. Try again.');
   }
 }
 

@@ -2,17 +2,27 @@
 // table so a status code always means the same thing.
 const PROBLEMS = {
   'invalid-json': { status: 400, title: 'Body is not valid JSON' },
+  'bad-request': { status: 400, title: 'Malformed request' },
+  'unauthorized': { status: 401, title: 'Operator token required' },
   'forbidden': { status: 403, title: 'Request refused' },
   'not-found': { status: 404, title: 'Profile not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'request-timeout': { status: 408, title: 'Request body too slow' },
   'below-zero': { status: 409, title: 'Counter would go below zero' },
   'body-too-large': { status: 413, title: 'Body too large' },
+  'misdirected': { status: 421, title: 'Host not served here' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'invalid-body': { status: 422, title: 'Body breaks the rules' },
+  'invalid-header': { status: 422, title: 'Header breaks the rules' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key already used for another change' },
   'invalid-query': { status: 422, title: 'Query breaks the rules' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  // nginx's convention: the client hung up before its request arrived. No client
+  // ever sees it; it keeps logs and metrics from blaming anyone else.
+  'client-closed-request': { status: 499, title: 'Client closed the request' },
   'internal': { status: 500, title: 'Internal error' },
   'unavailable': { status: 503, title: 'Service unavailable' },
+  'outcome-unknown': { status: 504, title: 'Outcome unknown' },
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEMS;

@@ -1,12 +1,32 @@
+import { getConfig } from '../config';
+import { logger } from '../logger';
 import { ProblemError } from './problem';
 
 export const MAX_BODY_BYTES = 1024;
 
+// JSON travels as UTF-8 (RFC 8259); US-ASCII is a subset of it. A body labelled
+// with any other charset would be misread, so it is refused rather than guessed at.
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+/** The charset parameter of a Content-Type, lowercased and unquoted, or null when there is none. */
+export function charsetOf(contentType: string): string | null {
+  for (const parameter of contentType.split(';').slice(1)) {
+    const match = parameter.match(/^\s*charset\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]*))\s*$/i);
+    if (match) return (match[1] ?? match[2]).replace(/\\(.)/g, '$1').toLowerCase();
+  }
+  return null;
+}
+
 /**
- * The request's JSON body, read with a hard byte limit: a chunked body that
- * grows past it is cut off while streaming, not after it was all buffered.
+ * The request's JSON body, read with a hard byte limit and a deadline: a
+ * chunked body that grows past the limit is cut off while streaming, not after
+ * it was all buffered, and one that stops arriving (a Content-Length never
+ * met) is answered 408 instead of holding the request open.
  */
-export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+export async function readJsonBody(
+  request: Request,
+  { maxBytes = MAX_BODY_BYTES, timeoutMs = getConfig().REQUEST_BODY_TIMEOUT_MS }: { maxBytes?: number; timeoutMs?: number } = {},
+): Promise<unknown> {
   const contentType = request.headers.get('content-type') ?? '';
   const mediaType = contentType.split(';')[0].trim().toLowerCase();
   if (mediaType !== 'application/json') {
@@ -15,26 +35,23 @@ export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES):
       contentType ? `Content-Type ${mediaType} is not accepted; send application/json.` : 'Send the body as application/json.',
     );
   }
+  const charset = charsetOf(contentType);
+  if (charset !== null && !UTF8_CHARSETS.has(charset)) {
+    throw new ProblemError(
+      'unsupported-media-type',
+      `The body is declared as charset=${charset.slice(0, 40)}; JSON is read only as UTF-8, so send it as UTF-8 (charset=utf-8, or no charset).`,
+    );
+  }
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
 
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge(maxBytes);
-      }
-      chunks.push(value);
-    }
+  const bytes = request.body ? await readBytes(request.body, maxBytes, timeoutMs) : new Uint8Array();
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ProblemError('invalid-json', 'The body is not valid UTF-8; send JSON encoded as UTF-8.');
   }
-
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks));
   if (text.trim() === '') throw new ProblemError('invalid-json', 'The body is empty; send a JSON object like {"likes": 1}.');
   let value: unknown;
   try {
@@ -73,6 +90,51 @@ export function findDuplicateKey(text: string): string | null {
     }
   }
   return null;
+}
+
+async function readBytes(body: ReadableStream<Uint8Array>, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ProblemError('request-timeout', `The body did not arrive within ${timeoutMs} ms; nothing was changed. Send the whole body at once.`)),
+      timeoutMs,
+    );
+  });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await Promise.race([reader.read(), late]);
+      } catch (error) {
+        if (error instanceof ProblemError) throw error;
+        throw clientHungUp(error);
+      }
+      if (chunk.done) return Buffer.concat(chunks);
+      size += chunk.value.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk.value);
+    }
+  } catch (error) {
+    // Not awaited: cancelling a body whose client has gone quiet can wait for as long as the client does.
+    reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Reading the body failed: the only way that happens is the client closing
+ * the connection before its body arrived. That is the client's doing, not a
+ * database outage, and nobody is left to read the answer; logs and metrics
+ * count it as such (499), and nothing was sent to the database.
+ */
+function clientHungUp(error: unknown): ProblemError {
+  logger.info({ err: (error as Error)?.message }, 'http: the client closed the connection before its request body arrived; nothing was changed');
+  return new ProblemError('client-closed-request', 'The connection closed before the whole body arrived; nothing was changed.');
 }
 
 function tooLarge(maxBytes: number): ProblemError {

@@ -1,9 +1,13 @@
+import { getConfig } from '../config';
 import { ProblemError } from './problem';
+import { getSite, originAllowed } from './site';
 
 /**
  * Refuses browser writes that another site started (CSRF). Browsers send
  * Sec-Fetch-Site and Origin on every cross-site POST; clients such as curl send
  * neither and are let through, since they cannot carry a victim's cookies anyway.
+ * Origin is compared with the public origin (PUBLIC_ORIGIN, or the allowed
+ * local names on PORT), never with Host: a page on a rebound name controls both.
  */
 export function assertSameOrigin(request: Request): void {
   const fetchSite = request.headers.get('sec-fetch-site');
@@ -12,14 +16,7 @@ export function assertSameOrigin(request: Request): void {
   }
   const origin = request.headers.get('origin');
   if (origin === null) return;
-  const host = request.headers.get('host');
-  let originHost: string | null = null;
-  try {
-    originHost = new URL(origin).host;
-  } catch {
-    // "null" (sandboxed frames, file://) and garbage are not this site.
-  }
-  if (!host || originHost !== host) throw refused(`Origin ${origin.slice(0, 100)} is not this site`);
+  if (!originAllowed(getSite(getConfig()), origin)) throw refused(`Origin ${origin.slice(0, 100)} is not this site`);
 }
 
 function refused(why: string): ProblemError {

@@ -4,6 +4,7 @@ import { logger } from '../logger';
 import type { Profile } from '../profile';
 import { createRedis } from '../redis';
 import { countOpenStreamsWith, recordChange } from '../ops/web-metrics';
+import { plainError } from '../ops/plain-error';
 import { reportLiveStateWith, startWebAnnouncer } from '../ops/web-processes';
 import { adoptEpoch, currentEpoch, getEpoch, onEpochChange, refreshEpoch } from './epoch';
 import { profileFrame, samePipeline, type PipelineState } from './frames';
@@ -202,7 +203,11 @@ export function getLiveHub(): LiveHub {
     const cache = getProfileCache();
     const hub = new LiveHub(createRedis('subscriber'), { profiles: cache.channel, epoch: cache.epochChannel });
     countOpenStreamsWith(() => hub.size);
-    reportLiveStateWith(() => ({ ...hub.subscriptionState(), pipeline: hub.pipelineState(), epoch: currentEpoch()?.epoch ?? null }));
+    // Announced and shown to operators in plain words; the raw error is in the log.
+    reportLiveStateWith(() => {
+      const state = hub.subscriptionState();
+      return { ...state, error: plainError(state.error, 'Redis'), pipeline: hub.pipelineState(), epoch: currentEpoch()?.epoch ?? null };
+    });
     globalForLive.rippleLiveHub = hub;
     // A process that serves streams shows on the status page even if no one asked it for /status.
     startWebAnnouncer();

@@ -1,6 +1,8 @@
 import { getConfig } from '../config';
 import { query } from '../db';
 import { getLiveHub } from '../live/hub';
+import { logger } from '../logger';
+import { plainError } from './plain-error';
 import { getRedis } from '../redis';
 import { listWebProcesses, webId, webStatus, type WebLiveState } from './web-processes';
 import { listWorkers, type WorkerStatus } from './workers';
@@ -84,8 +86,32 @@ export async function checkHealth(): Promise<Health> {
   };
 }
 
-/** What /healthz answers: the checks without the workers' rolling figures, which only the status page needs. */
+/**
+ * What /healthz tells an operator: the checks without the workers' rolling
+ * figures (only the status page needs those), and every error as a sentence a
+ * person can act on. The raw driver messages go to the log (logHealthErrors).
+ */
 export function healthSummary(health: Health) {
-  const workers = health.worker.workers.map((worker) => ({ ...worker, commitToCache: undefined, queueHistory: undefined }));
-  return { ...health, worker: { ...health.worker, workers } };
+  const plain = <T extends { error?: string }>(check: T, part: string) => (check.error ? { ...check, error: plainError(check.error, part) ?? undefined } : check);
+  const workers = health.worker.workers.map((worker) => ({ ...worker, lastError: plainError(worker.lastError, 'PostgreSQL'), commitToCache: undefined, queueHistory: undefined }));
+  return {
+    ...health,
+    postgres: plain(health.postgres, 'PostgreSQL'),
+    redis: plain(health.redis, 'Redis'),
+    worker: { ...plain(health.worker, 'the worker'), workers },
+    live: plain(health.live, 'Redis'),
+  };
+}
+
+const logged = { postgres: '', redis: '', worker: '', live: '' };
+
+/** Logs each part's raw error once when it appears or changes, and once when it clears. */
+export function logHealthErrors(health: Health): void {
+  for (const part of ['postgres', 'redis', 'worker', 'live'] as const) {
+    const error = health[part].error ?? '';
+    if (error === logged[part]) continue;
+    if (error) logger.warn({ part, err: error }, `health: ${part} check failed: ${error}`);
+    else logger.info({ part }, `health: ${part} is ok again`);
+    logged[part] = error;
+  }
 }

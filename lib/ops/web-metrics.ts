@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { logger } from '../logger';
 import { LATENCY_BUCKETS_S, metric, msSince } from '../metrics';
-import { RollingWindow } from './rolling';
+import { CountWindow, RollingWindow } from './rolling';
+import { startWebAnnouncer } from './web-processes';
 
 // The web process's own figures: Prometheus series for scrapers, and a rolling
 // window for the status page. Both are fed from the same few calls below.
@@ -42,12 +43,21 @@ const commitToStream = () =>
     }),
   );
 
-const globalForWindow = globalThis as unknown as { rippleStreamWindow?: RollingWindow; rippleOpenStreams?: () => number };
+const globalForWindow = globalThis as unknown as {
+  rippleStreamWindow?: RollingWindow;
+  rippleWriteWindow?: CountWindow<WriteOutcome>;
+  rippleOpenStreams?: () => number;
+};
 
 /** Changes this process received, with their commit→stream latency, for the status page. */
 export function streamWindow(): RollingWindow {
   globalForWindow.rippleStreamWindow ??= new RollingWindow();
   return globalForWindow.rippleStreamWindow;
+}
+
+/** Changes heard so far, without starting the window (only the live hub's arrival starts it). */
+export function changesHeard(): number {
+  return globalForWindow.rippleStreamWindow?.total ?? 0;
 }
 
 export function openStreams(): number {
@@ -57,6 +67,8 @@ export function openStreams(): number {
 /** The live hub tells the gauge how to count its streams, so this module needs no import of it. */
 export function countOpenStreamsWith(count: () => number): void {
   globalForWindow.rippleOpenStreams = count;
+  // The hub hears changes from now on: start the window here, so a quiet start reads as zero, not as unknown.
+  streamWindow();
   metric('ripple_sse_open_streams', (registers) =>
     new Gauge({ name: 'ripple_sse_open_streams', help: 'Server-Sent Event streams open in this process', registers, collect() { this.set(openStreams()); } }),
   );
@@ -75,11 +87,49 @@ export function registerWebMetrics(): void {
   for (const create of [requests, requestSeconds, messages, eventsSent, commitToStream]) create();
 }
 
+/**
+ * How a write (POST) was answered, as the status page groups them: 409 is a
+ * counter that would go below zero, 429 the rate limit, any other 4xx a request
+ * that was wrong (bad JSON or body, unknown profile, foreign origin), 5xx our fault.
+ */
+export type WriteOutcome = 'accepted' | 'belowZero' | 'rateLimited' | 'badRequest' | 'failed';
+
+export function writeOutcome(status: number): WriteOutcome {
+  if (status === 409) return 'belowZero';
+  if (status === 429) return 'rateLimited';
+  if (status >= 400 && status < 500) return 'badRequest';
+  if (status >= 500) return 'failed';
+  return 'accepted';
+}
+
+/** This process's write outcomes over the last minutes; announced, so the status page can add up every web process. */
+export function writeWindow(): CountWindow<WriteOutcome> {
+  // Every POST this process ever answered passes through record(), so its count starts with the process.
+  globalForWindow.rippleWriteWindow ??= new CountWindow<WriteOutcome>(3, 180, Math.round(performance.timeOrigin));
+  return globalForWindow.rippleWriteWindow;
+}
+
 type Handler<C> = (request: Request, context: C) => Promise<Response>;
 
 /** Counts and times every answer of a route handler, labelled by the route's pattern (never the raw URL, which would explode the label set). */
 export function withRequestMetrics<C>(route: string, handler: Handler<C>): Handler<C> {
+  // The labelled children are looked up once per route, method and status, not hashed on every request.
+  const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  const child = (method: string, status: number) => {
+    const key = `${method} ${status}`;
+    let found = children.get(key);
+    if (!found) {
+      const labels = { route, method, status: String(status) };
+      const counter = requests().labels(labels);
+      const histogram = requestSeconds().labels(labels);
+      found = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      children.set(key, found);
+    }
+    return found;
+  };
   return async (request, context) => {
+    // Any process that answers requests shows up on the status page, not only those with streams open.
+    startWebAnnouncer();
     const started = performance.now();
     let status = 500;
     try {
@@ -87,12 +137,16 @@ export function withRequestMetrics<C>(route: string, handler: Handler<C>): Handl
       status = response.status;
       return response;
     } finally {
-      const labels = { route, method: request.method, status: String(status) };
       const seconds = (performance.now() - started) / 1000;
-      requests().inc(labels);
-      requestSeconds().observe(labels, seconds);
+      const metrics = child(request.method, status);
+      metrics.count();
+      metrics.observe(seconds);
+      // The only POST route is the profile write. (Prometheus already has these by status in ripple_http_requests_total.)
+      if (request.method === 'POST') writeWindow().record(writeOutcome(status));
       // One line per request at debug level: the route pattern, never the body or query.
-      logger.debug({ ...labels, ms: Math.round(seconds * 10_000) / 10 }, `http: ${request.method} ${route} ${status}`);
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug({ route, method: request.method, status: String(status), ms: Math.round(seconds * 10_000) / 10 }, `http: ${request.method} ${route} ${status}`);
+      }
     }
   };
 }

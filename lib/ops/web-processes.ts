@@ -2,7 +2,8 @@ import os from 'node:os';
 import { announce, ANNOUNCE_MS, listAnnounced, retire } from './announcements';
 import { getConfig } from '../config';
 import { getRedis } from '../redis';
-import { openStreams, streamWindow } from './web-metrics';
+import type { CountSnapshot } from './rolling';
+import { changesHeard, openStreams, writeWindow, type WriteOutcome } from './web-metrics';
 
 /** Whether changes reach this process: its Redis subscription, and what its streams are told. */
 export type WebLiveState = {
@@ -23,8 +24,10 @@ export type WebStatus = {
   openStreams: number;
   /** Changes received from Redis since this process started. */
   received: number;
-  /** null until this process has a live hub (no stream, scrape or status request yet). */
-  live: WebLiveState | null;
+  /** Writes (POSTs) this process answered over the last minutes, by outcome. */
+  writes: CountSnapshot<WriteOutcome>;
+  /** Its subscription and what its streams are told; null until it has a live hub, absent from an older build. */
+  live?: WebLiveState | null;
 };
 
 const startedAt = new Date().toISOString();
@@ -45,7 +48,8 @@ export function webStatus(): WebStatus {
     startedAt,
     at: new Date().toISOString(),
     openStreams: openStreams(),
-    received: streamWindow().total,
+    received: changesHeard(),
+    writes: writeWindow().snapshot(),
     live: globalForLiveState.rippleLiveState?.() ?? null,
   };
 }

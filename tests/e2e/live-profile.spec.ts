@@ -63,8 +63,28 @@ test('the page works under its Content-Security-Policy, with no violations', asy
   expect(violations).toEqual([]);
 });
 
-test('an unknown profile shows a clear not-found page', async ({ page }) => {
-  const response = await page.goto('/nobody_at_all');
+test('a well-formed name with no profile says there is no such profile, and nothing about the format', async ({ page }) => {
+  const response = await page.goto('/nobody');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'There is no profile @nobody' })).toBeVisible();
+  await expect(page.getByText('lowercase letters')).toHaveCount(0);
+});
+
+test('a name that cannot be a username explains the format', async ({ page }) => {
+  const response = await page.goto('/not%20a%20name!');
   expect(response?.status()).toBe(404);
   await expect(page.getByRole('heading', { name: 'No such profile' })).toBeVisible();
+  await expect(page.getByText('“not a name!” is not a username: usernames are 1 to 15 lowercase letters, digits or underscores.')).toBeVisible();
+});
+
+test('mixed-case profile URLs redirect to the lowercase one', async ({ page }) => {
+  const response = await page.request.get('/Alice', { maxRedirects: 0 });
+  expect(response.status()).toBe(308);
+  expect(response.headers()['location']).toBe('/alice');
+  await page.goto('/Alice');
+  await expect(page).toHaveURL(/\/alice$/);
+  await expect(page.getByRole('heading', { name: 'Alice Martin' })).toBeVisible();
+  await page.goto('/Nobody');
+  await expect(page).toHaveURL(/\/nobody$/);
+  await expect(page.getByRole('heading', { name: 'There is no profile @nobody' })).toBeVisible();
 });

@@ -1,15 +1,19 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { allDbProfiles, createProfile, testPool, testRedis } from '../support/db';
-import { TEST_REDIS_PREFIX, TEST_WEB_URL } from '../support/env';
+import { waitFor } from '../support/processes';
+import { TEST_REDIS_PREFIX, TEST_WEB_PORT, TEST_WEB_URL } from '../support/env';
+import { sample, scrape } from '../support/prometheus';
 
 type BadRequest = { name: string; method: 'GET' | 'POST' | 'HEAD'; path: string; body?: BodyInit; headers?: Record<string, string>; expect: number };
+
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 const valid = '{"likes": 1, "followers": -2, "followings": 3}';
 
-function postBody(name: string, body: string, status: number, headers: Record<string, string> = JSON_TYPE): BadRequest {
+function postBody(name: string, body: BodyInit, status: number, headers: Record<string, string> = JSON_TYPE): BadRequest {
   return { name, method: 'POST', path: '/v1/profile/alice', body, headers, expect: status };
 }
 
@@ -37,6 +41,23 @@ function badRequests(): BadRequest[] {
   for (const text of ['{"likes": 1e400}', '{"likes": 99999999999999999999999999}', '{"likes": -9223372036854775809}', '{"likes": 1, "likes": 1}', '{"likes": 1, "followers": 1, "likes": -1}', '{"\\u006cikes": 1, "likes": 2}']) {
     requests.push(postBody(`unprocessable ${text}`, text, 422));
   }
+  // Zero deltas would raise the version and wake every stream for nothing; JSON reads -0 and 1e-400 as zero too.
+  for (const text of ['{"likes": 0}', '{"likes": -0}', '{"likes": 1e-400}', '{"likes": -1e-400}', '{"likes": 0.0}', '{"likes": -0e5}', '{"likes": 0E+2}', '{"followers": 0}', '{"followings": 0}', '{"likes": 1, "followers": 0}', '{"followers": 0, "followings": 0, "likes": 0}']) {
+    requests.push(postBody(`zero delta ${text}`, text, 422));
+  }
+  // JSON is read only as UTF-8: any other declared charset is refused, not guessed at.
+  for (const charset of ['utf-16', 'UTF-16', 'utf-16le', 'utf-16be', 'utf-32', 'iso-8859-1', 'latin1', 'windows-1252', 'shift_jis', 'utf-7', 'binary', '"utf-16"', '']) {
+    requests.push(postBody(`charset=${charset}`, valid, 415, { 'Content-Type': `application/json; charset=${charset}` }));
+  }
+  const utf16 = new Uint8Array(Buffer.from(`\ufeff${valid}`, 'utf16le'));
+  requests.push(postBody('a UTF-16 body declared as such', utf16, 415, { 'Content-Type': 'application/json; charset=utf-16' }));
+  requests.push(postBody('a UTF-16 body declared as JSON', utf16, 400));
+  const notUtf8 = new Uint8Array([...Buffer.from('{"likes": 1, "x'), 0xc3, 0x28, ...Buffer.from('": 1}')]);
+  requests.push(postBody('bytes that are not UTF-8', notUtf8, 400));
+  // Idempotency-Key: 1 to 100 of [A-Za-z0-9_.:-], one header.
+  for (const key of ['', 'a b', 'k'.repeat(101), '"quoted"', 'clé', 'a,b', 'a;b', 'k/1', 'k=1', '{}', '*']) {
+    requests.push(postBody(`Idempotency-Key ${JSON.stringify(key).slice(0, 30)}`, '{"likes": 1}', 422, { ...JSON_TYPE, 'Idempotency-Key': key }));
+  }
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'application/json-patch+json', 'text/json', 'application/xml', 'application/ld+json', 'text/html', 'application/octet-stream', '*/*', 'json', '']) {
     requests.push(postBody(`content type "${type}"`, valid, 415, type ? { 'Content-Type': type } : {}));
   }
@@ -57,6 +78,13 @@ function badRequests(): BadRequest[] {
     const status = 404;
     requests.push({ name: `GET username ${name.slice(0, 30)}`, method: 'GET', path: `/v1/profile/${name}`, expect: status });
     requests.push({ name: `POST username ${name.slice(0, 30)}`, method: 'POST', path: `/v1/profile/${name}`, body: '{"likes": 1}', headers: JSON_TYPE, expect: status });
+  }
+  // Malformed percent-escapes (issue 10): a 4xx problem+json, never Next's 500 text/plain.
+  for (const path of ['/v1/profile/%ff', '/v1/profile/%', '/v1/profile/%e2%82', '/v1/profile/al%zzice', '/%ff', '/%', '/stream%ff', '/%c0%af']) {
+    requests.push({ name: `GET ${path}`, method: 'GET', path, expect: 400 });
+  }
+  for (const path of ['/v1/profile/%ff', '/v1/profile/%']) {
+    requests.push({ name: `POST ${path}`, method: 'POST', path, body: '{"likes": 1}', headers: JSON_TYPE, expect: 400 });
   }
   const streamQueries = [
     'u=Alice', 'u=', 'u=%00', 'u=..%2F', 'u=' + 'a'.repeat(10_000), "u=alice'--", 'u=alice&u=BOB', 'u=%F0%9F%98%80', 'u=al%20ice',
@@ -82,6 +110,38 @@ function badRequests(): BadRequest[] {
   }
   return requests;
 }
+
+type RawEnding = 'stay' | 'half-close' | 'hang-up';
+
+/**
+ * A POST over a raw socket whose body breaks off after `sent`: the client then
+ * stays connected, half-closes (FIN, still reading), or hangs up. Resolves
+ * with whatever came back (nothing, for a hang-up).
+ */
+function rawPost(headers: string, sent: string, ending: RawEnding): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = net.connect(TEST_WEB_PORT, '127.0.0.1', () => {
+      socket.write(`POST /v1/profile/alice HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n${sent}`);
+      if (ending === 'half-close') setTimeout(() => socket.end(), 100);
+      if (ending === 'hang-up') setTimeout(() => socket.destroy(), 100);
+    });
+    socket.setTimeout(30_000, () => socket.destroy(new Error('no answer within 30 s')));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      // One answer is all we wait for: its headers, then a body of Content-Length bytes or a last chunk.
+      const [head, ...rest] = answer.split('\r\n\r\n');
+      const body = rest.join('\r\n\r\n');
+      const chunkedAnswer = /transfer-encoding: chunked/i.test(head);
+      const length = Number(head.match(/content-length: (\d+)/i)?.[1] ?? 0);
+      if (rest.length > 0 && (chunkedAnswer ? answer.endsWith('\r\n0\r\n\r\n') : Buffer.byteLength(body) >= length)) socket.destroy();
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+const statusOf = (answer: string) => Number(answer.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0);
 
 async function snapshot(pool: pg.Pool, redis: Redis): Promise<string> {
   const profiles = await allDbProfiles(pool);
@@ -144,6 +204,38 @@ describe('bad input gets a clear answer and changes nothing', () => {
       }
     }
     expect(wrong).toEqual([]);
+    expect(await snapshot(pool, redis)).toBe(before);
+  });
+
+  it('a body cut short is answered 408 if the client waits, 400 if it half-closes, and a hang-up is never blamed on Postgres; nothing changes', async () => {
+    const before = await snapshot(pool, redis);
+    // Retried: the test before leaves undici a keep-alive connection that the server already reset.
+    const count = async (status: string) => {
+      const { text } = await scrape(`${TEST_WEB_URL}/metrics`).catch(() => scrape(`${TEST_WEB_URL}/metrics`));
+      return sample(text, 'ripple_http_requests_total', { route: '/v1/profile/[username]', method: 'POST', status }) ?? 0;
+    };
+    const [unavailable, hungUp] = [await count('503'), await count('499')];
+    const declared = 'Content-Type: application/json\r\nContent-Length: 40\r\n';
+    const chunked = 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n';
+    const [stays, halfCloses, hangsUp, chunkedHangsUp, chunkedStays] = await Promise.all([
+      rawPost(declared, '{"likes":', 'stay'),
+      rawPost(declared, '{"likes":', 'half-close'),
+      rawPost(declared, '{"likes":', 'hang-up'),
+      rawPost(chunked, '9\r\n{"likes":\r\n', 'hang-up'),
+      rawPost(chunked, '9\r\n{"likes":\r\n', 'stay'),
+    ]);
+    // Waiting past REQUEST_BODY_TIMEOUT_MS: a problem+json 408 that says nothing was changed.
+    for (const answer of [stays, chunkedStays]) {
+      expect(statusOf(answer), answer).toBe(408);
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(answer).toContain('nothing was changed');
+    }
+    // Node's HTTP parser answers a half-closed, incomplete request itself, before any route runs.
+    expect(statusOf(halfCloses)).toBe(400);
+    expect(hangsUp).toBe('');
+    expect(chunkedHangsUp).toBe('');
+    await waitFor(async () => (await count('499')) >= hungUp + 2, 'the hung-up requests to be counted as the client\'s doing');
+    expect(await count('503')).toBe(unavailable);
     expect(await snapshot(pool, redis)).toBe(before);
   });
 });

@@ -16,6 +16,8 @@ async function like(headers: Record<string, string> = {}, username = 'limits_use
 }
 
 // A web server of its own with small limits, so the limits can be reached quickly.
+// It trusts X-Forwarded-For from loopback (TRUST_PROXY), as behind a local proxy,
+// so each test can be a client of its own.
 describe('who may write, and how often', () => {
   let pool: pg.Pool;
   let web: Started;
@@ -23,7 +25,7 @@ describe('who may write, and how often', () => {
   beforeAll(async () => {
     pool = testPool();
     await createProfile(pool, 'limits_user');
-    web = await startWeb({ RATE_LIMIT_BURST: '5', RATE_LIMIT_PER_SECOND: '1', MAX_STREAMS_PER_CLIENT: '2' }, TEST_LIMITED_WEB_PORT);
+    web = await startWeb({ RATE_LIMIT_BURST: '5', RATE_LIMIT_PER_SECOND: '1', MAX_STREAMS_PER_CLIENT: '2', TRUST_PROXY: 'loopback' }, TEST_LIMITED_WEB_PORT);
   });
 
   afterAll(async () => {

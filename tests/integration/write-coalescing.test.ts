@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { closePool } from '../../lib/db';
+import { ProblemError } from '../../lib/http/problem';
 import { applyDeltas, createDeltaWriter, getWriteStats, type ApplyDeltasResult } from '../../lib/writes/apply-deltas';
 import { createProfile, dbProfile, testPool } from '../support/db';
 import { planBatch, type DeltaRequest } from '../support/write-model';
@@ -89,7 +90,7 @@ describe('write coalescing', () => {
     const committed = await dbProfile(pool, 'batch_off');
     expect(committed.followers).toBe(0);
     expect(committed.version).toBe(start.version + 2);
-    expect(writer.stats()).toEqual({ coalescing: 'off', batches: 5, requests: 5, largestBatch: 1 });
+    expect(writer.stats()).toEqual({ coalescing: 'off', batches: 5, requests: 5, largestBatch: 1, queued: 0, refusedQueueFull: 0, refusedDeadline: 0, stalledProfiles: 0 });
   });
 
   it('gives exact totals under sustained concurrency across several profiles', async () => {
@@ -137,7 +138,10 @@ describe('write coalescing', () => {
     // One batch, rejected as a whole by Postgres, then each request alone.
     expect(getWriteStats().batches).toBe(batches + 1);
     expect(settled.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    expect(((settled[2] as PromiseRejectedResult).reason as Error).message).toContain('refused on purpose');
+    const refusal = (settled[2] as PromiseRejectedResult).reason as ProblemError;
+    expect(refusal).toBeInstanceOf(ProblemError);
+    expect(refusal.toResponse().status).toBe(500);
+    expect(refusal.message).toContain('nothing was changed');
     const afterFirst = await dbProfile(pool, 'batch_ok');
     expect(afterFirst.likes).toBe(3);
     const answered = settled.filter((result) => result.status === 'fulfilled').map((result) => (result as PromiseFulfilledResult<ApplyDeltasResult>).value);
@@ -177,6 +181,8 @@ describe('write coalescing', () => {
     await pool.query('SELECT pg_terminate_backend($1)', [pid]);
     const settled = await pending;
     expect(settled.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // Sent, then the connection died: the server cannot know, so it says so.
+    for (const result of settled) expect(((result as PromiseRejectedResult).reason as ProblemError).code).toBe('outcome-unknown');
     await pool.query('DROP TRIGGER test_fail_batch ON profiles; DROP FUNCTION test_fail_batch()');
     expect((await dbProfile(pool, 'batch_cut')).likes).toBe(0);
     expect((await dbProfile(pool, 'batch_slow')).likes).toBe(0);

@@ -52,6 +52,9 @@ export const testEnv = {
   RATE_LIMIT_BURST: '1000000',
   RATE_LIMIT_PER_SECOND: '1000000',
   MAX_STREAMS_PER_CLIENT: '10000',
+  READ_RATE_LIMIT_PER_SECOND: '1000000',
+  // One web process unless a test asks for more (the cluster has tests of its own).
+  WEB_CONCURRENCY: '1',
   // Off unless a test asks for one: many workers start side by side here.
   WORKER_METRICS_PORT: '0',
   NEXT_TELEMETRY_DISABLED: '1',

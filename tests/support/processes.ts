@@ -57,15 +57,25 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
   }
 }
 
-/** A real worker process, not waited for (for a test that expects it not to get far). */
-export function spawnWorker(env: Record<string, string> = {}): Started {
-  return start(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { LOG_LEVEL: 'info', ...env });
+function assertBuilt(): void {
+  for (const file of ['.next/BUILD_ID', 'dist/web.js', 'dist/worker.js']) {
+    if (!existsSync(path.join(root, file))) {
+      throw new Error(`No production build (${file} is missing): run \`npm run build\` (npm test does this) before the integration suite.`);
+    }
+  }
 }
 
-/** A real worker process, resolved once it has LISTENed and finished its first resync. */
+/** A real worker process (dist/worker.js), not waited for: for a test that expects it not to get far. */
+export function spawnWorker(env: Record<string, string> = {}): Started {
+  assertBuilt();
+  return start(process.execPath, ['--enable-source-maps', 'dist/worker.js'], { LOG_LEVEL: 'info', ...env });
+}
+
+/** A real worker process, as production runs it (dist/worker.js), resolved once it has LISTENed and finished its first resync. */
 export async function startWorker(env: Record<string, string> = {}): Promise<Started> {
+  assertBuilt();
   // info level: readiness is read from the worker's own "resynced" line.
-  const worker = start(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { LOG_LEVEL: 'info', ...env });
+  const worker = start(process.execPath, ['--enable-source-maps', 'dist/worker.js'], { LOG_LEVEL: 'info', ...env });
   try {
     await waitFor(() => {
       if (worker.child.exitCode !== null) throw new Error(`the worker exited: ${worker.output()}`);
@@ -78,17 +88,19 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Sta
   return worker;
 }
 
-/** The production Next server from .next (built by `npm test` before the suites run). */
+/**
+ * The production web server, started as production starts it: the web launcher
+ * (dist/web.js) in front of the Next build in .next, both built by `npm test`
+ * before the suites run. One web process unless env says WEB_CONCURRENCY.
+ */
 export async function startWeb(env: Record<string, string> = {}, port = TEST_WEB_PORT): Promise<Started> {
-  if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) {
-    throw new Error('No production build in .next: run `npm run build` (npm test does this) before the integration suite.');
-  }
-  const web = start(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], env);
+  assertBuilt();
+  const web = start(process.execPath, ['--enable-source-maps', 'dist/web.js'], { PORT: String(port), HOST: '127.0.0.1', ...env });
   try {
     await waitFor(async () => {
       if (web.child.exitCode !== null) throw new Error(`the web server exited: ${web.output()}`);
       return (await fetch(`http://127.0.0.1:${port}/healthz`)).status > 0;
-    }, `the web server on port ${port}`, 30_000);
+    }, `the web server on port ${port}`, 60_000);
   } catch (error) {
     await web.kill();
     throw error;

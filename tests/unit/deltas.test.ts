@@ -16,7 +16,7 @@ describe('parseDeltas', () => {
   it.each([
     [{ likes: 1 }],
     [{ followers: -1000, followings: 1000 }],
-    [{ followers: 3, followings: -2, likes: 0 }],
+    [{ followers: 3, followings: -2 }],
   ])('accepts %j', (body) => {
     expect(parseDeltas(body)).toEqual(body);
   });
@@ -33,6 +33,10 @@ describe('parseDeltas', () => {
     ['an array', [1], 'must be a JSON object'],
     ['a number', 5, 'must be a JSON object'],
     ['null body', null, 'must be a JSON object'],
+    ['a zero delta', { likes: 0 }, 'likes must not be 0'],
+    ['minus zero', JSON.parse('{"likes": -0}'), 'likes must not be 0'],
+    ['a number that JSON reads as zero', JSON.parse('{"likes": 1e-400}'), 'likes must not be 0'],
+    ['a zero beside a real change', { followers: 3, followings: -2, likes: 0 }, 'likes must not be 0'],
   ])('rejects %s with 422', (_name, body, reason) => {
     const error = rejection(body);
     expect(error.code).toBe('invalid-body');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WriteBatcher } from '@/lib/writes/write-batcher';
+import { QueueRefusal, WriteBatcher } from '@/lib/writes/write-batcher';
 
 function recorder(answer: (batch: number[]) => Promise<number[]> = async (batch) => batch.map((n) => n * 10)) {
   const batches: number[][] = [];
@@ -85,5 +85,63 @@ describe('WriteBatcher', () => {
     expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5]);
     expect(most).toBe(1);
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('refuses a request at once when queueLimit requests are already waiting, and never sends it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { batches, run } = recorder(async (batch) => {
+      await gate;
+      return batch;
+    });
+    const batcher = new WriteBatcher(run, { windowMs: 0, maxBatch: 10, maxInFlight: 1, queueLimit: 2 });
+    const first = batcher.submit(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiting = [batcher.submit(2), batcher.submit(3)];
+    const refusedAt = Date.now();
+    const refusal = await batcher.submit(4).catch((error: unknown) => error);
+    expect(Date.now() - refusedAt).toBeLessThan(50);
+    expect(refusal).toBeInstanceOf(QueueRefusal);
+    expect((refusal as QueueRefusal).reason).toBe('queue-full');
+    release();
+    expect(await Promise.all([first, ...waiting])).toEqual([1, 2, 3]);
+    expect(batches.flat()).toEqual([1, 2, 3]);
+    expect(batcher.refusedQueueFull).toBe(1);
+  });
+
+  it('refuses a request still waiting at its deadline, never sends it, and sends the ones after it in time', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { batches, run } = recorder(async (batch) => {
+      if (batches.length === 1) await gate;
+      return batch;
+    });
+    const batcher = new WriteBatcher(run, { windowMs: 0, maxBatch: 10, maxInFlight: 1, deadlineMs: 100 });
+    const first = batcher.submit(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const queuedAt = Date.now();
+    const stuck = batcher.submit(2).catch((error: unknown) => error);
+    const refusal = await stuck;
+    expect(Date.now() - queuedAt).toBeGreaterThanOrEqual(95);
+    expect(refusal).toBeInstanceOf(QueueRefusal);
+    expect((refusal as QueueRefusal).reason).toBe('deadline');
+    expect(batcher.queued).toBe(0);
+    const later = batcher.submit(3);
+    release();
+    expect(await Promise.all([first, later])).toEqual([1, 3]);
+    expect(batches).toEqual([[1], [3]]);
+    expect(batcher.refusedDeadline).toBe(1);
+  });
+
+  it("hands the runner each request's deadline", async () => {
+    const seen: number[][] = [];
+    const batcher = new WriteBatcher(async (batch: number[], deadlines: number[]) => {
+      seen.push(deadlines);
+      return batch;
+    }, { windowMs: 0, maxBatch: 10, maxInFlight: 1, deadlineMs: 1_000 });
+    const before = Date.now();
+    await Promise.all([batcher.submit(1), batcher.submit(2)]);
+    expect(seen[0]).toHaveLength(2);
+    for (const deadline of seen[0]) expect(deadline).toBeGreaterThanOrEqual(before + 1_000);
   });
 });
