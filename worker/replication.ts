@@ -157,7 +157,13 @@ class SlotSession {
 
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
-    await this.service.destroy().catch(() => undefined);
+    // Drop the socket first: the library ends the client politely, which waits
+    // for an answer that never comes from a dead server, or through a socket
+    // its flow control left paused.
+    const internals = this.service as unknown as { _connection?: { stream?: { destroy(): void } } | null };
+    internals._connection?.stream?.destroy();
+    await Promise.race([this.service.destroy().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    this.service.removeAllListeners();
   }
 
   private onMessage(message: Pgoutput.Message): Promise<void> | void {
@@ -167,6 +173,8 @@ class SlotSession {
     this.transactions += 1;
     this.inFlight += 1;
     const written = this.options.onTransaction(transaction);
+    // Seen through the chain; after an earlier failure the chain never gets to it.
+    written.catch(() => undefined);
     this.chain = this.chain
       .then(() => written)
       .then(() => {
