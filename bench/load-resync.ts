@@ -14,7 +14,7 @@ export async function resyncBench(params: ResyncParams) {
   const redis = new Redis(params.redisUrl);
   try {
     const cache = createProfileCache(redis, params.prefix);
-    const gated = await resyncCache({ pool, cache });
+    const gated = await resyncCache({ pool, cache, generation: Date.now() });
 
     const rawPrefix = `${params.prefix}raw:`;
     const started = now();

@@ -68,6 +68,11 @@ const configSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   // Anti-entropy: how often the worker re-reads every profile into the cache.
   RESYNC_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
+  // How long the cache remembers that a profile does not exist: a deletion's
+  // versioned tombstone, and the negative cache for names that were never
+  // created. Creating the name replaces the marker at once; this only bounds
+  // how long an unused marker takes memory.
+  CACHE_MISSING_TTL_MS: z.coerce.number().int().min(100).default(30_000),
   // How often the worker proves its LISTEN connection is alive; a dead one is replaced.
   LISTEN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
   // Heartbeat comments on every SSE stream, well inside common proxy idle timeouts.

@@ -8,6 +8,7 @@ import { closeRedis, getRedis } from '../lib/redis';
 import { WORKER_ANNOUNCE_MS } from '../lib/ops/workers';
 import { CacheWriter } from './cache-writer';
 import { listenForever } from './listener';
+import { warnIfRedisEvictsAnyKey } from './redis-policy';
 import { serveMetrics } from './metrics';
 import { WorkerReporter } from './status';
 
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   cleanups.push(() => closeRedis());
   const writer = new CacheWriter(pool, createProfileCache(redis, config.REDIS_PREFIX));
   cleanups.push(() => writer.drain());
+  void warnIfRedisEvictsAnyKey(redis);
 
   const reporter = new WorkerReporter(redis, pool, config.REDIS_PREFIX, writer);
   const metrics = await serveMetrics(config.WORKER_METRICS_PORT, config.WORKER_METRICS_HOST);
@@ -57,6 +59,16 @@ async function main(): Promise<void> {
   const antiEntropy = setInterval(() => void writer.resync('periodic anti-entropy'), config.RESYNC_INTERVAL_MS);
   cleanups.push(() => clearInterval(antiEntropy));
 
+  // A worker counts as listening (and web processes trust the cache it keeps)
+  // only once it LISTENs and a resync since then has completed: before that
+  // it may not know the database's epoch (a database without migration 0005,
+  // say), and its writes would change nothing anyone reads.
+  let connected = false;
+  writer.onResynced = () => {
+    if (connected && !reporter.status.listening) reporter.setListening(true);
+    announce();
+  };
+
   logger.info({ id: reporter.status.id, prefix: config.REDIS_PREFIX }, 'worker: starting');
   await listenForever({
     connectionString: config.DATABASE_URL,
@@ -64,14 +76,14 @@ async function main(): Promise<void> {
     signal: shutdown.signal,
     onNotification: (payload) => writer.accept(payload),
     onListening: () => {
-      reporter.setListening(true);
-      announce();
+      connected = true;
       // LISTEN first, then resync: anything committed before LISTEN is in the
       // table, anything after arrives as a notification; the gate orders both.
-      // Announce again once done, so the status page shows the resync at once.
-      void writer.resync('connected').then(announce);
+      // Announce at once, and again when the resync is done (onResynced).
+      void writer.resync('connected').finally(announce);
     },
     onLost: (reason) => {
+      connected = false;
       reporter.setListening(false);
       writer.failed(new Error(reason));
       announce();

@@ -1,4 +1,4 @@
-import { checkHealth, healthSummary, logHealthErrors } from '@/lib/ops/health';
+import { checkHealth, downParts, healthSummary, logHealthErrors } from '@/lib/ops/health';
 import { json } from '@/lib/http/handle';
 import { isOperatorRequest } from '@/lib/http/edge-headers';
 import { problem } from '@/lib/http/problem';
@@ -14,7 +14,7 @@ export const GET = withRequestMetrics('/healthz', async (request: Request) => {
   const checked = await checkHealth();
   logHealthErrors(checked);
   const health = healthSummary(checked);
-  const down = (['postgres', 'redis', 'worker'] as const).filter((part) => !health[part].ok);
+  const down = downParts(health);
   const detail = isOperatorRequest(request.headers) ? { ...health, writes: getWriteStats() } : {};
   if (health.ok) return json({ status: 'ok', ...detail });
   return problem('unavailable', `Not ready: ${down.join(', ')} ${down.length > 1 ? 'are' : 'is'} down.`, { down, ...detail });

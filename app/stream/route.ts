@@ -1,15 +1,21 @@
 import { clientId } from '@/lib/http/client-id';
 import { handle } from '@/lib/http/handle';
 import { withRequestMetrics } from '@/lib/ops/web-metrics';
-import { openProfileStream, parseStreamQuery, reserveStreamSlot, SSE_HEADERS } from '@/lib/live/profile-stream';
+import { openProfileStream, parseStreamQuery, refuseWhileShuttingDown, reserveStreamSlot, SSE_HEADERS } from '@/lib/live/profile-stream';
 
 export const dynamic = 'force-dynamic';
 
 export const GET = withRequestMetrics('/stream', async (request: Request) =>
   handle(async () => {
-    const usernames = parseStreamQuery(new URL(request.url).searchParams);
+    const query = parseStreamQuery(new URL(request.url).searchParams);
+    refuseWhileShuttingDown();
     const release = reserveStreamSlot(clientId(request));
-    return new Response(openProfileStream({ usernames, signal: request.signal, onClose: release }), { headers: SSE_HEADERS });
+    try {
+      return new Response(await openProfileStream({ query, signal: request.signal, onClose: release }), { headers: SSE_HEADERS });
+    } catch (error) {
+      release();
+      throw error;
+    }
   }),
 );
 
@@ -18,6 +24,7 @@ export const GET = withRequestMetrics('/stream', async (request: Request) =>
 export const HEAD = withRequestMetrics('/stream', async (request: Request) =>
   handle(async () => {
     parseStreamQuery(new URL(request.url).searchParams);
+    refuseWhileShuttingDown();
     return new Response(null, { headers: SSE_HEADERS });
   }),
 );

@@ -2,26 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { getConfig } from '../config';
 import { profileSchema, type Profile } from '../profile';
 import { getRedis, scanKeys } from '../redis';
-
-// The version gate. Check and write happen in one script so no other writer can
-// slip in between; it PUBLISHes only what it applied, so subscribers never hear
-// a value that the cache refused. One call gates many profiles: with one call
-// per profile, per-command overhead was most of what a resync cost.
-// KEYS profile hashes; ARGV[1] channel, then a version and a JSON per key.
-// Returns how many it applied.
-const PUT_IF_NEWER = `
-local applied = 0
-for i, key in ipairs(KEYS) do
-  local version = ARGV[2 * i]
-  local current = redis.call('HGET', key, 'version')
-  if not current or tonumber(current) < tonumber(version) then
-    redis.call('HSET', key, 'version', version, 'data', ARGV[2 * i + 1])
-    redis.call('PUBLISH', ARGV[1], ARGV[2 * i + 1])
-    applied = applied + 1
-  end
-end
-return applied
-`;
+import { ADOPT_EPOCH, PUT_IF_NEWER } from './gate';
 
 // Keys per script call: Redis runs one script at a time, and a call this size
 // holds it for about a millisecond.
@@ -30,9 +11,32 @@ const KEYS_PER_CALL = 200;
 /** A profile as the cache stores it: already serialised, e.g. straight from Postgres. */
 export type EncodedProfile = { username: string; version: number | string; json: string };
 
+/** "No such profile as of this version": a deletion (its last version), or 0 for a name that never existed. */
+export type Missing = { username: string; version: number; missing: true };
+
+export type CacheWrite = EncodedProfile | Missing;
+
+/** What the cache knows about a name: its profile, that it is missing, or (absent from the map) nothing. */
+export type Known = Profile | Missing;
+
+export type WriteResult = {
+  applied: number;
+  /** The newest cache generation a refused write met: larger than the one written means another epoch has begun. */
+  newestGeneration: number;
+  /** Profiles the cache holds at a higher version than the one offered, with that cached version. */
+  ahead: Array<{ username: string; cached: number; offered: number }>;
+};
+
+export type CacheEpoch = { epoch: string; generation: number };
+
 type GatedPipeline = ChainableCommander & {
   putIfNewer(keyCount: number, ...keysAndArgs: (string | number)[]): ChainableCommander;
 };
+type GatedRedis = Redis & { adoptEpoch(keyCount: number, ...keysAndArgs: string[]): Promise<[number, number]> };
+
+export function isMissing(known: Known | undefined): known is Missing {
+  return (known as Missing | undefined)?.missing === true;
+}
 
 export function encodeProfile(profile: Profile): string {
   return JSON.stringify(profile);
@@ -49,56 +53,140 @@ export function decodeProfile(text: string | null | undefined): Profile | null {
   }
 }
 
+/**
+ * What the gate publishes on the profile channel. The generation is null only
+ * from a worker older than the epoch (a rolling upgrade): its changes are
+ * still true, just not orderable across epochs.
+ */
+export type CacheMessage =
+  | { generation: number | null; profile: Profile }
+  | { generation: number; deleted: { username: string; version: number } };
+
+export function decodeMessage(text: string): CacheMessage | null {
+  try {
+    const value = JSON.parse(text) as { generation?: unknown; deleted?: unknown; username?: unknown; version?: unknown };
+    if (typeof value.generation !== 'number') {
+      const parsed = profileSchema.safeParse(value);
+      return parsed.success ? { generation: null, profile: parsed.data } : null;
+    }
+    if (value.deleted === true) {
+      if (typeof value.username !== 'string' || typeof value.version !== 'number') return null;
+      return { generation: value.generation, deleted: { username: value.username, version: value.version } };
+    }
+    const parsed = profileSchema.safeParse(value);
+    return parsed.success ? { generation: value.generation, profile: parsed.data } : null;
+  } catch {
+    return null;
+  }
+}
+
 export type ProfileCache = ReturnType<typeof createProfileCache>;
 
-export function createProfileCache(redis: Redis, prefix: string) {
+export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs = getConfig().CACHE_MISSING_TTL_MS } = {}) {
   if (!('putIfNewer' in redis)) {
     // defineCommand sends EVALSHA and falls back to EVAL after a Redis restart or SCRIPT FLUSH.
     redis.defineCommand('putIfNewer', { lua: PUT_IF_NEWER });
+    redis.defineCommand('adoptEpoch', { lua: ADOPT_EPOCH });
   }
   const key = (username: string) => `${prefix}profile:${username}`;
   const channel = `${prefix}profile-changes`;
+  const epochKey = `${prefix}epoch`;
+  const epochChannel = `${prefix}epoch-changes`;
   const encoded = (profile: Profile): EncodedProfile => ({ username: profile.username, version: profile.version, json: encodeProfile(profile) });
 
-  async function putEncoded(profiles: EncodedProfile[]): Promise<number> {
-    if (profiles.length === 0) return 0;
+  /** Every write goes through the gate, under the generation the writer read its data in. */
+  async function write(entries: CacheWrite[], generation: number): Promise<WriteResult> {
+    const result: WriteResult = { applied: 0, newestGeneration: generation, ahead: [] };
+    if (entries.length === 0) return result;
     const pipeline = redis.pipeline() as GatedPipeline;
-    for (let start = 0; start < profiles.length; start += KEYS_PER_CALL) {
-      const chunk = profiles.slice(start, start + KEYS_PER_CALL);
-      const args: (string | number)[] = chunk.map((profile) => key(profile.username));
-      args.push(channel);
-      for (const profile of chunk) args.push(profile.version, profile.json);
+    const chunks: CacheWrite[][] = [];
+    for (let start = 0; start < entries.length; start += KEYS_PER_CALL) {
+      const chunk = entries.slice(start, start + KEYS_PER_CALL);
+      chunks.push(chunk);
+      const args: (string | number)[] = chunk.map((entry) => key(entry.username));
+      args.push(channel, String(generation), missingTtlMs);
+      // Stored and published as is: the generation first, then the profile's own members.
+      const tag = `{"generation":${generation},`;
+      for (const entry of chunk) {
+        if ('missing' in entry) args.push(entry.version, `-${tag}"username":${JSON.stringify(entry.username)},"version":${entry.version},"deleted":true}`);
+        else args.push(entry.version, tag + entry.json.slice(1));
+      }
       pipeline.putIfNewer(chunk.length, ...args);
     }
-    let applied = 0;
-    for (const [error, value] of (await pipeline.exec()) ?? []) {
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([error, value], index) => {
       if (error) throw error;
-      applied += Number(value);
-    }
-    return applied;
+      const [applied, newest, ahead] = value as [number, number, number[]];
+      result.applied += applied;
+      result.newestGeneration = Math.max(result.newestGeneration, newest);
+      for (let i = 0; i < ahead.length; i += 2) {
+        const entry = chunks[index][ahead[i] - 1];
+        result.ahead.push({ username: entry.username, cached: ahead[i + 1], offered: Number(entry.version) });
+      }
+    });
+    return result;
   }
 
   return {
     channel,
+    epochChannel,
+    epochKey,
     key,
+    write,
 
     /** Writes the profile unless the cache already holds this version or a newer one. */
-    async put(profile: Profile): Promise<boolean> {
-      return (await putEncoded([encoded(profile)])) === 1;
+    async put(profile: Profile, generation: number): Promise<boolean> {
+      return (await write([encoded(profile)], generation)).applied === 1;
     },
 
     /** One round trip for many profiles; returns how many were newer than the cache. */
-    putMany(profiles: Profile[]): Promise<number> {
-      return putEncoded(profiles.map(encoded));
+    async putMany(profiles: Profile[], generation: number): Promise<number> {
+      return (await write(profiles.map(encoded), generation)).applied;
     },
 
-    /** putMany for profiles already serialised, as resync reads them from Postgres. */
-    putEncoded,
+    /**
+     * What the cache knows about these names under this generation, in one
+     * round trip. Entries of another generation count as unknown; `newer` says
+     * one came from a generation newer than the caller's, which is out of date.
+     */
+    async read(usernames: string[], generation: number): Promise<{ known: Map<string, Known>; newer: boolean }> {
+      const known = new Map<string, Known>();
+      let newer = false;
+      if (usernames.length === 0) return { known, newer };
+      let results: Array<[Error | null, unknown]>;
+      if (usernames.length === 1) {
+        // The common case (one profile per GET) without a pipeline's overhead.
+        results = [[null, await redis.hmget(key(usernames[0]), 'gen', 'version', 'data')]];
+      } else {
+        const pipeline = redis.pipeline();
+        for (const username of usernames) pipeline.hmget(key(username), 'gen', 'version', 'data');
+        results = (await pipeline.exec()) ?? [];
+      }
+      results.forEach(([error, value], index) => {
+        if (error) throw error;
+        const [gen, version, data] = value as [string | null, string | null, string | null];
+        if (gen === null || version === null) return;
+        if (Number(gen) !== generation) {
+          newer ||= Number(gen) > generation;
+          return;
+        }
+        const username = usernames[index];
+        if (data === null) {
+          known.set(username, { username, version: Number(version), missing: true });
+          return;
+        }
+        const profile = decodeProfile(data);
+        if (profile) known.set(username, profile);
+      });
+      return { known, newer };
+    },
 
+    /** The cached profile whatever its generation (tests and tools; the app reads with read()). */
     async get(username: string): Promise<Profile | null> {
       return decodeProfile(await redis.hget(key(username), 'data'));
     },
 
+    /** get() for many, in one round trip. */
     async getMany(usernames: string[]): Promise<Map<string, Profile>> {
       const found = new Map<string, Profile>();
       if (usernames.length === 0) return found;
@@ -112,14 +200,44 @@ export function createProfileCache(redis: Redis, prefix: string) {
       return found;
     },
 
-    async remove(username: string): Promise<void> {
-      await redis.del(key(username));
+    /** Version, generation and kind of each cached entry, for the orphan pass. */
+    async entries(usernames: string[]): Promise<Map<string, { version: number; generation: number; missing: boolean }>> {
+      const found = new Map<string, { version: number; generation: number; missing: boolean }>();
+      const pipeline = redis.pipeline();
+      for (const username of usernames) pipeline.hmget(key(username), 'version', 'gen', 'missing');
+      const results = (await pipeline.exec()) ?? [];
+      results.forEach(([error, value], index) => {
+        if (error) throw error;
+        const [version, gen, missing] = value as [string | null, string | null, string | null];
+        if (version !== null) found.set(usernames[index], { version: Number(version), generation: Number(gen ?? 0), missing: missing !== null });
+      });
+      return found;
     },
 
-    /** Every username the cache holds, a page at a time. */
+    /** Every username the cache holds an entry for, a page at a time. */
     async *usernames(): AsyncGenerator<string[]> {
       const start = `${prefix}profile:`.length;
       for await (const keys of scanKeys(redis, `${prefix}profile:*`, 1_000)) yield keys.map((cached) => cached.slice(start));
+    },
+
+    /** Drops every cached profile and marker (a new epoch); returns how many. */
+    async emptyProfiles(): Promise<number> {
+      let removed = 0;
+      for await (const keys of scanKeys(redis, `${prefix}profile:*`, 1_000)) removed += await redis.unlink(...keys);
+      return removed;
+    },
+
+    /** The epoch the cache's entries belong to, or null when none is set (a new or flushed Redis). */
+    async readEpoch(): Promise<CacheEpoch | null> {
+      const [epoch, generation] = await redis.hmget(epochKey, 'epoch', 'generation');
+      return epoch && generation ? { epoch, generation: Number(generation) } : null;
+    },
+
+    /** Makes the database's epoch the cache's (see ADOPT_EPOCH). */
+    async adoptEpoch(epoch: string): Promise<{ generation: number; changed: boolean }> {
+      if (!/^[A-Za-z0-9._-]{1,200}$/.test(epoch)) throw new Error(`cache_epoch() returned "${epoch.slice(0, 50)}", which is not an epoch`);
+      const [generation, changed] = await (redis as GatedRedis).adoptEpoch(1, epochKey, epoch, epochChannel);
+      return { generation: Number(generation), changed: changed === 1 };
     },
   };
 }

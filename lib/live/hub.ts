@@ -1,57 +1,63 @@
 import type { Redis } from 'ioredis';
-import { decodeProfile, getProfileCache } from '../cache/profile-cache';
+import { decodeMessage, getProfileCache, type CacheEpoch } from '../cache/profile-cache';
 import { logger } from '../logger';
 import type { Profile } from '../profile';
 import { createRedis } from '../redis';
 import { countOpenStreamsWith, recordChange } from '../ops/web-metrics';
-import { startWebAnnouncer } from '../ops/web-processes';
+import { plainError } from '../ops/plain-error';
+import { reportLiveStateWith, startWebAnnouncer } from '../ops/web-processes';
+import { adoptEpoch, currentEpoch, getEpoch, onEpochChange, refreshEpoch } from './epoch';
+import { profileFrame, samePipeline, type PipelineState } from './frames';
+import { onWorkerStateChange, watchPipeline, workerState } from './pipeline';
+import { RedisSubscription, type SubscriptionState } from './subscription';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
   onChange(frame: Uint8Array, profile: Profile): void;
-  /** The subscription was lost and is back: anything published meanwhile is gone. */
+  /** The profile was deleted; `version` is the last version it had. */
+  onDeleted(username: string, version: number): void;
+  /** The cache's epoch changed: versions start over, so send it and a fresh snapshot. */
+  onEpoch(epoch: CacheEpoch): void;
+  /** Whether changes flow to this process changed. */
+  onPipeline(state: PipelineState): void;
+  /** The subscription is (back) in place: anything published while it was not is gone, so send a fresh snapshot. */
   onResubscribed(): void;
   /** The process is shutting down: end the response cleanly so the client reconnects elsewhere. */
   close(): void;
 };
 
-const encoder = new TextEncoder();
-
-export function profileFrame(profile: Profile): Uint8Array {
-  return encoder.encode(`event: profile\ndata: ${JSON.stringify(profile)}\n\n`);
-}
+export const NOT_SUBSCRIBED = 'This web server is not subscribed to Redis yet, so changes cannot reach it; retrying.';
+export const SUBSCRIPTION_LOST = 'This web server lost its Redis subscription; retrying.';
 
 /**
  * One Redis subscription per web process, fanned out to every open stream.
  * Listeners register per username (or for everything), so an event costs one
- * map lookup, not a scan of every stream.
+ * map lookup, not a scan of every stream. Until the subscription is confirmed
+ * (lib/live/subscription.ts) streams are told changes are not flowing; each
+ * time it is, they send a fresh snapshot.
  */
 export class LiveHub {
   private readonly byUsername = new Map<string, Set<LiveListener>>();
   private readonly everything = new Set<LiveListener>();
   private readonly listeners = new Set<LiveListener>();
-  private subscribed: Promise<void>;
-  private wasReady = false;
+  private pipeline: PipelineState = { live: false, reason: NOT_SUBSCRIBED };
+  private readonly subscription: RedisSubscription;
+  private readonly unwatch: Array<() => void>;
 
-  constructor(
-    private readonly subscriber: Redis,
-    private readonly channel: string,
-  ) {
-    this.subscribed = this.subscribe();
-    subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.dispatch(message));
-    subscriber.on('ready', () => {
-      if (!this.wasReady) {
-        this.wasReady = true;
-        return;
-      }
-      // ioredis resubscribes by itself; subscribing again gives us a promise
-      // that settles once Redis has confirmed, and only then is a snapshot safe.
-      this.subscribed = this.subscribe();
-      void this.subscribed.then(() => {
-        logger.info({ listeners: this.size }, 'live: subscription restored; sending fresh snapshots');
+  constructor(subscriber: Redis, channels: { profiles: string; epoch: string }) {
+    this.subscription = new RedisSubscription(subscriber, [channels.profiles, channels.epoch], {
+      message: (channel, message) => (channel === channels.epoch ? this.epochMessage(message) : this.dispatch(message)),
+      confirmed: (again) => {
+        if (again || this.listeners.size > 0) logger.info({ listeners: this.size }, 'live: subscription confirmed; sending fresh snapshots');
+        // Epoch messages published while unsubscribed are gone too.
+        void refreshEpoch().catch(() => undefined);
         for (const listener of [...this.listeners]) listener.onResubscribed();
-      });
+        this.updatePipeline();
+      },
+      lost: () => this.updatePipeline(),
     });
+    this.unwatch = [onEpochChange((next, previous) => this.epochChanged(next, previous)), onWorkerStateChange(() => this.updatePipeline())];
+    void watchPipeline();
   }
 
   /** Open listeners (streams) in this process. */
@@ -59,14 +65,22 @@ export class LiveHub {
     return this.listeners.size;
   }
 
+  subscriptionState(): SubscriptionState {
+    return this.subscription.state();
+  }
+
+  pipelineState(): PipelineState {
+    return this.pipeline;
+  }
+
+  /** The epoch this process's streams speak in (see lib/live/epoch.ts). */
+  epoch(): Promise<string | null> {
+    return getEpoch();
+  }
+
   /** Resolves once the subscription is confirmed, or after timeoutMs so a snapshot can still be sent while Redis is down. */
-  async ready(timeoutMs = 3_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.subscribed.catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+  ready(timeoutMs = 3_000): Promise<void> {
+    return this.subscription.ready(timeoutMs);
   }
 
   /** Listens for changes to these usernames (null: to every profile); returns the unsubscribe. */
@@ -96,24 +110,63 @@ export class LiveHub {
 
   /** Ends every open stream (SIGTERM): Next's graceful close waits for open responses to finish. */
   shutdown(): void {
+    for (const stop of this.unwatch) stop();
     for (const listener of [...this.listeners]) listener.close();
-    this.subscriber.disconnect();
+    this.subscription.close();
   }
 
-  private subscribe(): Promise<void> {
-    return this.subscriber.subscribe(this.channel).then(
-      () => undefined,
-      (error: Error) => logger.warn({ err: error.message }, 'live: subscribe failed; retrying when Redis is back'),
-    );
+  private updatePipeline(): void {
+    const worker = workerState();
+    const next: PipelineState = !this.subscription.subscribed
+      ? { live: false, reason: this.subscription.wasEverSubscribed ? SUBSCRIPTION_LOST : NOT_SUBSCRIBED }
+      : worker.live
+        ? { live: true }
+        : { live: false, reason: worker.reason ?? 'Changes are not flowing right now.' };
+    if (samePipeline(this.pipeline, next)) return;
+    this.pipeline = next;
+    for (const listener of [...this.listeners]) listener.onPipeline(next);
+  }
+
+  private epochChanged(next: CacheEpoch, previous: CacheEpoch | null): void {
+    if (previous && previous.epoch === next.epoch) {
+      // Same data, a new generation (the cache was flushed and the worker set
+      // it up again): values written meanwhile may have been dropped as old.
+      for (const listener of [...this.listeners]) listener.onResubscribed();
+      return;
+    }
+    for (const listener of [...this.listeners]) listener.onEpoch(next);
+  }
+
+  private epochMessage(message: Buffer): void {
+    try {
+      const { epoch, generation } = JSON.parse(message.toString('utf8')) as CacheEpoch;
+      if (typeof epoch === 'string' && typeof generation === 'number') adoptEpoch({ epoch, generation });
+    } catch {
+      logger.warn('live: ignored an epoch message that is not one');
+    }
   }
 
   private dispatch(message: Buffer): void {
     // Decoded even with no stream open: the status page counts every change this process hears.
-    const profile = decodeProfile(message.toString('utf8'));
-    if (!profile) {
+    const decoded = decodeMessage(message.toString('utf8'));
+    if (!decoded) {
       logger.warn('live: ignored a message that is not a profile');
       return;
     }
+    const known = currentEpoch();
+    // Written under an epoch that has ended: its versions mean nothing now.
+    if (known && decoded.generation !== null && decoded.generation < known.generation) return;
+    if (decoded.generation !== null && (!known || decoded.generation > known.generation)) {
+      // This process missed the epoch's start; learning it brings a fresh snapshot.
+      void refreshEpoch().catch(() => undefined);
+      if (known) return;
+    }
+    if ('deleted' in decoded) {
+      const { username, version } = decoded.deleted;
+      for (const listener of this.byUsername.get(username) ?? []) listener.onDeleted(username, version);
+      return;
+    }
+    const { profile } = decoded;
     const targets = this.byUsername.get(profile.username);
     recordChange(profile.updatedAt, this.everything.size + (targets?.size ?? 0));
     if (!targets && this.everything.size === 0) return;
@@ -124,20 +177,37 @@ export class LiveHub {
 }
 
 // One hub per web process; dev hot reload keeps the cached one.
-const globalForLive = globalThis as unknown as { rippleLiveHub?: LiveHub };
+const globalForLive = globalThis as unknown as { rippleLiveHub?: LiveHub; rippleShuttingDown?: boolean };
 
-/** Ends the process's open streams, if it has any; creates nothing. */
+/** Ends the process's open streams, if it has any, and refuses new ones from now on; creates nothing. */
 export function shutdownLiveHub(): number {
+  globalForLive.rippleShuttingDown = true;
   const hub = globalForLive.rippleLiveHub;
   const streams = hub?.size ?? 0;
   hub?.shutdown();
   return streams;
 }
 
+/** True once SIGTERM began: a stream opened now would be deaf until the process exits. */
+export function isShuttingDown(): boolean {
+  return globalForLive.rippleShuttingDown === true;
+}
+
+/** The hub, if this process has one; creates nothing. */
+export function existingLiveHub(): LiveHub | undefined {
+  return globalForLive.rippleLiveHub;
+}
+
 export function getLiveHub(): LiveHub {
   if (!globalForLive.rippleLiveHub) {
-    const hub = new LiveHub(createRedis('subscriber'), getProfileCache().channel);
+    const cache = getProfileCache();
+    const hub = new LiveHub(createRedis('subscriber'), { profiles: cache.channel, epoch: cache.epochChannel });
     countOpenStreamsWith(() => hub.size);
+    // Announced and shown to operators in plain words; the raw error is in the log.
+    reportLiveStateWith(() => {
+      const state = hub.subscriptionState();
+      return { ...state, error: plainError(state.error, 'Redis'), pipeline: hub.pipelineState(), epoch: currentEpoch()?.epoch ?? null };
+    });
     globalForLive.rippleLiveHub = hub;
     // A process that serves streams shows on the status page even if no one asked it for /status.
     startWebAnnouncer();

@@ -13,13 +13,18 @@ export class LatestFrames {
     return this.pending.size;
   }
 
-  /** Keeps the frame unless a newer version of that profile is already waiting. */
+  /** Keeps the frame unless a newer version of that profile is already waiting (a deletion counts as a version). */
   put(frame: Uint8Array, profile: Pick<Profile, 'username' | 'version'>): void {
     const waiting = this.pending.get(profile.username);
     if (waiting && waiting.version > profile.version) return;
     // Delete first so a replaced profile moves to the back: the oldest-waiting goes first.
     this.pending.delete(profile.username);
     this.pending.set(profile.username, { frame, version: profile.version });
+  }
+
+  /** Forgets everything waiting (a new epoch: those versions mean nothing now). */
+  clear(): void {
+    this.pending.clear();
   }
 
   /** Hands out frames, oldest-waiting first, while `room()` says there is room. */

@@ -1,15 +1,22 @@
+import type { CacheEpoch } from '../cache/profile-cache';
 import { getConfig } from '../config';
-import { LatestFrames } from './latest-frames';
-import { getLiveHub, profileFrame, type LiveHub, type LiveListener } from './hub';
-import { logger } from '../logger';
 import { ProblemError } from '../http/problem';
-import { isValidUsername, type Profile } from '../profile';
-import { getProfiles } from '../reads/profile-reads';
+import { logger } from '../logger';
+import type { Profile } from '../profile';
+import { lookupProfiles } from '../reads/profile-reads';
+import { CONNECTED, epochFrame, HEARTBEAT, pipelineFrame, profileFrame, samePipeline, unknownFrame, type PipelineState } from './frames';
+import { getLiveHub, isShuttingDown, type LiveHub, type LiveListener } from './hub';
+import { LatestFrames } from './latest-frames';
+import type { StreamQuery } from './stream-query';
 
-export const MAX_STREAM_USERNAMES = 50;
+export { MAX_STREAM_USERNAMES, parseStreamQuery } from './stream-query';
+
 // Bytes queued for one client before new frames wait in its LatestFrames
 // instead; the socket's own buffers sit behind this.
 const HIGH_WATER_BYTES = 16 * 1024;
+// A stream of every profile that falls this many profiles behind is closed
+// (the client reconnects): newest-only per profile still grows with the table.
+const MAX_FIREHOSE_BACKLOG = 10_000;
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -18,27 +25,6 @@ export const SSE_HEADERS = {
   'X-Accel-Buffering': 'no',
   Connection: 'keep-alive',
 };
-
-const encoder = new TextEncoder();
-const HEARTBEAT = encoder.encode(': heartbeat\n\n');
-
-/** The `u` parameters of /stream: null for every profile, else unique valid usernames. */
-export function parseStreamQuery(params: URLSearchParams): string[] | null {
-  const raw = params.getAll('u');
-  if (raw.length === 0) return null;
-  if (raw.length > MAX_STREAM_USERNAMES) {
-    throw new ProblemError('invalid-query', `Name at most ${MAX_STREAM_USERNAMES} profiles with u; this request named ${raw.length}.`);
-  }
-  const invalid = raw.filter((value) => !isValidUsername(value));
-  if (invalid.length > 0) {
-    const shown = invalid[0].length > 40 ? `${invalid[0].slice(0, 40)}…` : invalid[0];
-    throw new ProblemError(
-      'invalid-query',
-      `u="${shown}" is not a username: usernames are 1 to 15 lowercase letters, digits or underscores.`,
-    );
-  }
-  return [...new Set(raw)];
-}
 
 const openStreams = new Map<string, number>();
 
@@ -68,93 +54,176 @@ export function reserveStreamSlot(client: string): () => void {
   };
 }
 
+/** Refuses a stream once shutdown began: it would hear nothing until the process exits. */
+export function refuseWhileShuttingDown(): void {
+  if (isShuttingDown()) {
+    throw new ProblemError('unavailable', 'This server is shutting down; connect again and you will reach one that is not.', {}, { 'Retry-After': '1' });
+  }
+}
+
 /**
- * An SSE body: a snapshot of the named profiles, then every change to them.
- * It listens before it reads the snapshot, so a change that commits in
- * between is not missed; changes that arrive meanwhile wait until the snapshot is out.
- * A client that reads slowly is never cut off and never grows a backlog: once
- * its queue is full, only the newest frame per profile waits, sent when it has room.
+ * An SSE body (protocol in README): `epoch`, a snapshot of the named profiles
+ * (only those newer than the version the client shows), `unknown` for names
+ * that do not exist, `pipeline`, then every change. It listens before it
+ * reads the snapshot, so a change that commits in between is not missed;
+ * changes that arrive meanwhile wait until the snapshot is out. Resolves once
+ * the snapshot is read, so a request for only unknown names can still be a 404.
+ *
+ * Per profile it sends only versions newer than the last it sent (a deletion
+ * at v sits between v and v+1). A client that reads slowly is never cut off
+ * and never grows a backlog: once its queue is full, only the newest frame
+ * per profile waits, sent when it has room.
  */
-export function openProfileStream({
-  usernames,
+export async function openProfileStream({
+  query,
   signal,
   onClose = () => {},
   hub = getLiveHub(),
+  lookup = lookupProfiles,
 }: {
-  usernames: string[] | null;
+  query: StreamQuery;
   signal: AbortSignal;
   onClose?: () => void;
-  hub?: Pick<LiveHub, 'listen' | 'ready'>;
-}): ReadableStream<Uint8Array> {
+  hub?: Pick<LiveHub, 'listen' | 'ready' | 'pipelineState' | 'epoch'>;
+  lookup?: typeof lookupProfiles;
+}): Promise<ReadableStream<Uint8Array>> {
+  refuseWhileShuttingDown();
+  const usernames = query?.usernames ?? null;
   let stopListening = () => {};
-  let heartbeat: NodeJS.Timeout | undefined;
   let closed = false;
-  let held: Array<[Uint8Array, Profile]> | null = [];
+  // Until the snapshot is out, hub callbacks wait here, in order.
+  let held: Array<() => void> | null = [];
+  let snapshotStarted = false;
+  let refreshAfterOpen = false;
+  let epochAfterOpen: CacheEpoch | null = null;
+  // Bumped on every new epoch, so a snapshot read under the old one is dropped.
+  let round = 0;
+  let epochSent: string | null = null;
+  let pipelineSent: PipelineState | null = null;
   const latest = new LatestFrames();
-  // Per profile, the newest version this stream has taken on, so a snapshot
-  // racing a change can never show a client an older value or one twice.
-  const taken = new Map<string, number>();
+  // A heartbeat only matters to an idle connection: a full queue is not idle, nor one still opening.
+  const heartbeat = setInterval(() => !held && room() && enqueue(HEARTBEAT), getConfig().SSE_HEARTBEAT_MS);
+  heartbeat.unref?.();
+  // Per profile, the newest version this stream has sent (a deletion at v as
+  // v + 0.5). A stream of every profile keeps none: the gate publishes each
+  // profile's versions in rising order, and a map would grow with the table.
+  const sent: Map<string, number> | null = usernames ? new Map(query!.shown) : null;
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const room = () => !closed && (controller.desiredSize ?? 0) > 0;
   const enqueue = (chunk: Uint8Array) => controller.enqueue(chunk);
-  const send = (frame: Uint8Array, profile: Profile) => {
-    if (closed || (taken.get(profile.username) ?? 0) >= profile.version) return;
-    taken.set(profile.username, profile.version);
-    if (latest.size === 0 && room()) enqueue(frame);
-    else latest.put(frame, profile);
-  };
+
   const stop = () => {
     if (closed) return;
     closed = true;
     stopListening();
     clearInterval(heartbeat);
+    signal.removeEventListener('abort', close);
     onClose();
   };
+  function close() {
+    if (closed) return;
+    stop();
+    try {
+      controller.close();
+    } catch {
+      // Already closed by the client going away.
+    }
+  }
+  /** A frame about one profile: at once when the client keeps up, else newest-only. */
+  const deliver = (username: string, frame: Uint8Array, order: number) => {
+    if (latest.size === 0 && room()) enqueue(frame);
+    else latest.put(frame, { username, version: order });
+    if (!sent && latest.size > MAX_FIREHOSE_BACKLOG) {
+      logger.warn(`stream: a stream of every profile fell ${MAX_FIREHOSE_BACKLOG} profiles behind; closing it so the client reconnects`);
+      close();
+    }
+  };
+  /** Whether this is newer than what the stream sent of that profile; records it if so. */
+  const isNews = (username: string, order: number): boolean => {
+    if (!sent) return true;
+    if ((sent.get(username) ?? 0) >= order) return false;
+    sent.set(username, order);
+    return true;
+  };
+  const sendOrdered = (username: string, frame: Uint8Array, order: number) => {
+    if (!closed && isNews(username, order)) deliver(username, frame, order);
+  };
+  /** An event about the stream as a whole, sent at once. */
+  const sendEvent = (frame: Uint8Array) => {
+    if (!closed) enqueue(frame);
+  };
+  const sendPipeline = (state: PipelineState) => {
+    if (samePipeline(pipelineSent, state)) return;
+    pipelineSent = state;
+    sendEvent(pipelineFrame(state));
+  };
+  /**
+   * Sends the named profiles as they are now. Returns every missing name, and
+   * those the client has not been told of yet; false when an epoch began
+   * meanwhile (that epoch's own snapshot follows).
+   */
+  const snapshot = async (): Promise<{ missing: string[]; news: Array<{ username: string; order: number }> } | false> => {
+    const started = round;
+    const { profiles, missing } = await lookup({ usernames: usernames! });
+    if (closed || started !== round) return false;
+    for (const profile of profiles) sendOrdered(profile.username, profileFrame(profile), profile.version);
+    const news = missing.map((entry) => ({ username: entry.username, order: entry.version + 0.5 })).filter((entry) => isNews(entry.username, entry.order));
+    return { missing: missing.map((entry) => entry.username), news };
+  };
+  const refresh = () => {
+    if (!usernames || closed) return;
+    snapshot().then(
+      (result) => {
+        // One frame per name, in that name's order, so a pending older frame of it cannot follow.
+        if (result) for (const { username, order } of result.news) if (!closed) deliver(username, unknownFrame([username]), order);
+      },
+      (error: Error) => {
+        logger.warn({ err: error.message }, 'stream: snapshot failed; closing so the client reconnects and tries again');
+        close();
+      },
+    );
+  };
+  const startEpoch = (epoch: string) => {
+    if (epoch === epochSent || closed) return;
+    round += 1;
+    // Versions of the old epoch mean nothing now, and neither do the versions the client said it shows.
+    sent?.clear();
+    latest.clear();
+    epochSent = epoch;
+    sendEvent(epochFrame(epoch));
+    refresh();
+  };
 
-  return new ReadableStream<Uint8Array>(
+  const listener: LiveListener = {
+    onChange: (frame, profile: Profile) => {
+      if (held) held.push(() => sendOrdered(profile.username, frame, profile.version));
+      else sendOrdered(profile.username, frame, profile.version);
+    },
+    onDeleted: (username, version) => {
+      if (!sent) return;
+      const send = () => sendOrdered(username, unknownFrame([username]), version + 0.5);
+      if (held) held.push(send);
+      else send();
+    },
+    onEpoch: (epoch) => {
+      if (held) epochAfterOpen = epoch;
+      else startEpoch(epoch.epoch);
+    },
+    onPipeline: (state) => {
+      if (!held) sendPipeline(state);
+    },
+    onResubscribed: () => {
+      // Before the first snapshot is read, that snapshot is fresh enough.
+      if (held) refreshAfterOpen ||= snapshotStarted;
+      else refresh();
+    },
+    close,
+  };
+
+  const body = new ReadableStream<Uint8Array>(
     {
-      async start(streamController) {
+      start(streamController) {
         controller = streamController;
-        const close = () => {
-          if (closed) return;
-          stop();
-          signal.removeEventListener('abort', close);
-          try {
-            controller.close();
-          } catch {
-            // Already closed by the client going away.
-          }
-        };
-        const sendSnapshot = async () => {
-          if (usernames === null) return;
-          try {
-            const profiles = await getProfiles({ usernames });
-            for (const profile of profiles) send(profileFrame(profile), profile);
-          } catch (error) {
-            // The client keeps what it shows; a later snapshot or change brings it up to date.
-            logger.warn({ err: (error as Error).message }, 'stream: snapshot failed; closing so the client retries');
-            close();
-          }
-        };
-        const listener: LiveListener = {
-          onChange: (frame, profile) => (held ? held.push([frame, profile]) : send(frame, profile)),
-          onResubscribed: () => void sendSnapshot(),
-          close,
-        };
-
-        signal.addEventListener('abort', close);
-        // retry: EventSource waits this long before reconnecting after a drop.
-        enqueue(encoder.encode('retry: 1000\n: connected\n\n'));
-        stopListening = hub.listen(usernames, listener);
-        // A heartbeat only matters to an idle connection: a full queue is not idle.
-        heartbeat = setInterval(() => room() && enqueue(HEARTBEAT), getConfig().SSE_HEARTBEAT_MS);
-        heartbeat.unref?.();
-
-        await hub.ready();
-        await sendSnapshot();
-        const waiting = held ?? [];
-        held = null;
-        for (const [frame, profile] of waiting) send(frame, profile);
       },
       pull() {
         latest.drain(room, enqueue);
@@ -165,4 +234,39 @@ export function openProfileStream({
     },
     new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_BYTES }),
   );
+
+  signal.addEventListener('abort', close);
+  if (signal.aborted) close();
+  // retry: EventSource waits this long before reconnecting after a drop.
+  sendEvent(CONNECTED);
+  // A client already gone leaves nothing behind.
+  if (closed) return body;
+  stopListening = hub.listen(usernames, listener);
+  try {
+    await hub.ready();
+    const epoch = await hub.epoch();
+    epochSent = epoch;
+    sendEvent(epochFrame(epoch));
+    // The client's versions belong to another epoch: they say nothing here.
+    if (sent && query!.epoch !== null && query!.epoch !== epoch) sent.clear();
+    if (usernames) {
+      snapshotStarted = true;
+      const result = await snapshot();
+      if (result && result.missing.length === usernames.length) {
+        const names = result.missing.map((name) => `@${name}`).join(', ');
+        throw new ProblemError('not-found', `There is no profile ${names}: nothing to watch. Check the names, or watch them once they exist.`, { usernames: result.missing });
+      }
+      if (result && result.news.length > 0) sendEvent(unknownFrame(result.news.map((entry) => entry.username)));
+    }
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  sendPipeline(hub.pipelineState());
+  const waiting = held;
+  held = null;
+  for (const run of waiting) run();
+  if (epochAfterOpen) startEpoch((epochAfterOpen as CacheEpoch).epoch);
+  else if (refreshAfterOpen) refresh();
+  return body;
 }

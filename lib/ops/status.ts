@@ -2,7 +2,7 @@ import { checkHealth, logHealthErrors } from './health';
 import { getLiveHub } from '../live/hub';
 import { plainError } from './plain-error';
 import type { RollingSnapshot } from './rolling';
-import { announceWeb, listWebProcesses, startWebAnnouncer, webId, webStatus, type WebStatus } from './web-processes';
+import { announceWeb, listWebProcesses, startWebAnnouncer, webId, webStatus, type WebLiveState, type WebStatus } from './web-processes';
 import { streamWindow } from './web-metrics';
 import type { WorkerStatus } from './workers';
 
@@ -14,6 +14,8 @@ export type SystemStatus = {
   redis: Part;
   workers: { ok: boolean; error: string | null; list: Array<WorkerStatus & { plainError: string | null }> };
   web: { self: string; list: WebStatus[]; stream: RollingSnapshot };
+  /** This web process's subscription and what its streams are told; every process's is in web.list[].live. */
+  live: { ok: boolean; error: string | null; state: WebLiveState };
 };
 
 function part(check: { ok: boolean; ms: number; error?: string }, name: string): Part {
@@ -69,5 +71,10 @@ async function readStatus(): Promise<SystemStatus> {
       }),
     },
     web: { self: webId, list: web, stream: streamWindow().snapshot(now) },
+    live: {
+      ok: health.live.ok,
+      error: plainError(health.live.error, 'Redis'),
+      state: { subscribed: health.live.subscribed, since: health.live.since, error: plainError(health.live.error, 'Redis'), pipeline: health.live.pipeline, epoch: health.live.epoch },
+    },
   };
 }

@@ -5,6 +5,16 @@ import { getRedis } from '../redis';
 import type { CountSnapshot } from './rolling';
 import { changesHeard, openStreams, writeWindow, type WriteOutcome } from './web-metrics';
 
+/** Whether changes reach this process: its Redis subscription, and what its streams are told. */
+export type WebLiveState = {
+  subscribed: boolean;
+  /** Since when the subscription has been in its current state. */
+  since: string;
+  error: string | null;
+  pipeline: { live: boolean; reason?: string };
+  epoch: string | null;
+};
+
 export type WebStatus = {
   id: string;
   pid: number;
@@ -16,13 +26,32 @@ export type WebStatus = {
   received: number;
   /** Writes (POSTs) this process answered over the last minutes, by outcome. */
   writes: CountSnapshot<WriteOutcome>;
+  /** Its subscription and what its streams are told; null until it has a live hub, absent from an older build. */
+  live?: WebLiveState | null;
 };
 
 const startedAt = new Date().toISOString();
 export const webId = `${os.hostname()}-${process.pid}`;
 
+const globalForLiveState = globalThis as unknown as { rippleLiveState?: () => WebLiveState };
+
+/** The live hub tells the announcement how to read its state, so this module needs no import of it. */
+export function reportLiveStateWith(read: () => WebLiveState): void {
+  globalForLiveState.rippleLiveState = read;
+}
+
 export function webStatus(): WebStatus {
-  return { id: webId, pid: process.pid, host: os.hostname(), startedAt, at: new Date().toISOString(), openStreams: openStreams(), received: changesHeard(), writes: writeWindow().snapshot() };
+  return {
+    id: webId,
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt,
+    at: new Date().toISOString(),
+    openStreams: openStreams(),
+    received: changesHeard(),
+    writes: writeWindow().snapshot(),
+    live: globalForLiveState.rippleLiveState?.() ?? null,
+  };
 }
 
 export async function announceWeb(): Promise<void> {

@@ -112,7 +112,7 @@ describe('the cache converges after every fault', () => {
     }, 'v+1 in the cache');
     await waitFor(() => system!.watcher.latest.get(username)?.version === newer.version, 'v+1 on the stream');
 
-    expect(await system.cache.put(older)).toBe(false);
+    expect(await system.cache.put(older, (await system.cache.readEpoch())!.generation)).toBe(false);
     expect(await system.cache.get(username)).toEqual(newer);
     await pause(300);
     const frames = system.watcher.connections.flat().filter((p) => p.username === username);

@@ -37,7 +37,7 @@ function postgresBin(name: string): string {
 export type PrivatePostgres = { url: string; start(): Promise<void>; stop(): Promise<void>; remove(): Promise<void> };
 
 /** A throwaway cluster; as root it runs as the postgres user, since PostgreSQL refuses root. */
-export function privatePostgres(port: number): PrivatePostgres {
+export function privatePostgres(port: number, { settings = [] }: { settings?: string[] } = {}): PrivatePostgres {
   const dir = mkdtempSync(path.join(tmpdir(), 'ripple-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) chownSync(dir, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout));
@@ -55,7 +55,8 @@ export function privatePostgres(port: number): PrivatePostgres {
         run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
         initialised = true;
       }
-      run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+      const extra = settings.map((setting) => ` -c ${setting}`).join('');
+      run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off${extra}`, 'start']);
     },
     async stop() {
       run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { createProfile, dbProfile, testCache, testPool, testRedis } from '../support/db';
 import { get, openStream, post } from '../support/http';
 import { startWorker, waitFor, type Started } from '../support/processes';
+import { shown } from '../support/stream-client';
 
 function expectProblem(response: { status: number; contentType: string; body: Record<string, unknown> }, status: number) {
   expect(response.status).toBe(status);
@@ -148,10 +149,77 @@ describe('the HTTP contract', () => {
       }
     });
 
-    it('422: more than 50 u, or a u that is not a username', async () => {
+    it('every stream says its epoch first, then the snapshot, then whether changes flow', async () => {
+      const stream = openStream('/stream?u=contract&u=alice');
+      try {
+        await waitFor(() => stream.events.some((e) => e.event === 'pipeline'), 'the pipeline event');
+        const kinds = stream.events.map((e) => e.event);
+        expect(kinds.slice(0, 4)).toEqual(['epoch', 'profile', 'profile', 'pipeline']);
+        expect(JSON.parse(stream.events[0].data)).toEqual({ epoch: expect.stringMatching(/^[0-9.]+$/) });
+        // A worker runs: once this process has seen it, changes flow.
+        await waitFor(() => shown(stream.events).pipeline.at(-1)?.live === true, 'pipeline live', 5_000);
+      } finally {
+        await stream.close();
+      }
+    });
+
+    it('unknown names: an `unknown` event after the snapshot; all unknown, a 404 problem naming them', async () => {
+      const stream = openStream('/stream?u=contract&u=nobody_here&u=nobody_else');
+      try {
+        await waitFor(() => stream.events.some((e) => e.event === 'pipeline'), 'the opening events');
+        expect(stream.events.map((e) => e.event).slice(0, 4)).toEqual(['epoch', 'profile', 'unknown', 'pipeline']);
+        expect(JSON.parse(stream.events[2].data)).toEqual({ usernames: ['nobody_here', 'nobody_else'] });
+      } finally {
+        await stream.close();
+      }
+      const missing = await get('/stream?u=nobody_here&u=nobody_else@3');
+      expectProblem(missing, 404);
+      expect(missing.body).toMatchObject({ type: 'urn:ripple:problem:not-found', usernames: ['nobody_here', 'nobody_else'] });
+      expect(missing.body.detail).toMatch(/@nobody_here, @nobody_else/);
+    });
+
+    it('u=name@version snapshots a profile only when the server knows a newer version', async () => {
+      const current = await dbProfile(pool, 'contract');
+      await post('alice', { likes: 1 });
+      const alice = await dbProfile(pool, 'alice');
+      const stream = openStream(`/stream?u=contract@${current.version}&u=alice@${alice.version - 1}`);
+      try {
+        await waitFor(() => stream.events.some((e) => e.event === 'pipeline'), 'the opening events');
+        expect(stream.profiles().map((p) => p.username)).toEqual(['alice']);
+        // Later changes to the profile it already showed still arrive.
+        const committed = (await post('contract', { likes: 1 })).body as { version: number };
+        await waitFor(() => stream.profiles().some((p) => p.username === 'contract' && p.version === committed.version), 'the change');
+      } finally {
+        await stream.close();
+      }
+    });
+
+    it('versions from another epoch (epoch=) are ignored: the snapshot is whole', async () => {
+      const current = await dbProfile(pool, 'contract');
+      const stream = openStream(`/stream?u=contract@${current.version}&epoch=1.2.3.4.5`);
+      try {
+        await waitFor(() => stream.profiles().some((p) => p.username === 'contract'), 'the snapshot');
+      } finally {
+        await stream.close();
+      }
+    });
+
+    it('an unfiltered stream sends its epoch and pipeline events, but no snapshot and no unknown', async () => {
+      const stream = openStream('/stream');
+      try {
+        await waitFor(() => stream.events.some((e) => e.event === 'pipeline'), 'the opening events');
+        expect(stream.events.map((e) => e.event)).toEqual(['epoch', 'pipeline']);
+      } finally {
+        await stream.close();
+      }
+    });
+
+    it('422: more than 50 names, a u that is not a username, or a bad @version', async () => {
       const many = Array.from({ length: 51 }, (_, i) => `u=user${i}`).join('&');
       expectProblem(await get(`/stream?${many}`), 422);
       expectProblem(await get('/stream?u=Bad%20Name'), 422);
+      expectProblem(await get('/stream?u=alice@0'), 422);
+      expectProblem(await get('/stream?u=alice@x'), 422);
     });
 
     it('HEAD answers without opening a stream', async () => {

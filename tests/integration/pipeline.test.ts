@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Profile } from '@/lib/profile';
 import { createProfile, dbProfile, testCache, testPool, testRedis } from '../support/db';
+import { get, openStream } from '../support/http';
 import { startWorker, waitFor, type Started } from '../support/processes';
 
 describe('a committed change reaches Redis through the real worker', () => {
@@ -42,7 +43,8 @@ describe('a committed change reaches Redis through the real worker', () => {
     expect(cached).toEqual(committed);
 
     const published = await waitFor(() => heard.find((p) => p.username === 'pipe_sql' && p.version === committed.version), 'the publish');
-    expect(published).toEqual(committed);
+    // Published with the cache generation it was written under (see lib/cache/gate.ts).
+    expect(published).toEqual({ ...committed, generation: expect.any(Number) });
   });
 
   it('a rolled-back change is never published', async () => {
@@ -61,11 +63,61 @@ describe('a committed change reaches Redis through the real worker', () => {
     expect(heard.filter((p) => p.username === 'pipe_rollback').every((p) => p.likes === 1)).toBe(true);
   });
 
-  it('a deleted profile leaves the cache', async () => {
-    await createProfile(pool, 'pipe_gone');
+  it('a deleted profile leaves the cache as a versioned tombstone, and GET answers 404', async () => {
+    const created = await createProfile(pool, 'pipe_gone');
     const cache = testCache(redis);
     await waitFor(() => cache.get('pipe_gone'), 'the new profile in the cache');
     await pool.query("DELETE FROM profiles WHERE username = 'pipe_gone'");
     await waitFor(async () => (await cache.get('pipe_gone')) === null, 'the key to go');
+    expect(await redis.hget(cache.key('pipe_gone'), 'version')).toBe(String(created.version));
+    expect((await get('/v1/profile/pipe_gone')).status).toBe(404);
+  });
+
+  it('a profile deleted and created again in one transaction ends as the new row, in the cache and on an open stream', async () => {
+    const first = await createProfile(pool, 'pipe_reborn', { likes: 4 });
+    const stream = openStream('/stream?u=pipe_reborn');
+    try {
+      await waitFor(() => stream.profiles().some((p) => p.username === 'pipe_reborn' && p.version === first.version), 'the snapshot');
+      await pool.query(`BEGIN;
+        DELETE FROM profiles WHERE username = 'pipe_reborn';
+        INSERT INTO profiles (username, display_name, likes) VALUES ('pipe_reborn', 'Reborn in one go', 40);
+        COMMIT;`);
+      const reborn = await dbProfile(pool, 'pipe_reborn');
+      expect(reborn.version).toBeGreaterThan(first.version);
+      await waitFor(async () => JSON.stringify(await testCache(redis).get('pipe_reborn')) === JSON.stringify(reborn), 'the cache to hold the new row', 5_000);
+      await waitFor(() => JSON.stringify(stream.profiles().at(-1)) === JSON.stringify(reborn), 'the stream to end on the new row', 5_000);
+      expect(await get('/v1/profile/pipe_reborn')).toMatchObject({ status: 200, body: reborn });
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('a watched profile that is deleted sends `unknown`; created again, it comes back on the same stream', async () => {
+    const first = await createProfile(pool, 'pipe_watched');
+    const stream = openStream('/stream?u=pipe_watched&u=alice');
+    try {
+      await waitFor(() => stream.profiles().some((p) => p.username === 'pipe_watched'), 'the snapshot');
+      await pool.query("DELETE FROM profiles WHERE username = 'pipe_watched'");
+      const unknown = await waitFor(() => stream.events.find((e) => e.event === 'unknown'), 'the unknown event', 5_000);
+      expect(JSON.parse(unknown.data)).toEqual({ usernames: ['pipe_watched'] });
+      await pool.query("INSERT INTO profiles (username, display_name) VALUES ('pipe_watched', 'Back again')");
+      const back = await waitFor(() => stream.profiles().find((p) => p.username === 'pipe_watched' && p.version > first.version), 'the profile back', 5_000);
+      expect(back).toEqual(await dbProfile(pool, 'pipe_watched'));
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('a read-through fill that read the row before it was deleted cannot bring it back', async () => {
+    const created = await createProfile(pool, 'pipe_late');
+    const cache = testCache(redis);
+    await waitFor(() => cache.get('pipe_late'), 'the new profile in the cache');
+    // What a slow fill holds: the row as it was, read under the current generation.
+    const generation = (await cache.readEpoch())!.generation;
+    await pool.query("DELETE FROM profiles WHERE username = 'pipe_late'");
+    await waitFor(async () => (await cache.get('pipe_late')) === null, 'the deletion in the cache');
+    expect(await cache.put(created, generation)).toBe(false);
+    expect(await cache.get('pipe_late')).toBeNull();
+    expect((await get('/v1/profile/pipe_late')).status).toBe(404);
   });
 });

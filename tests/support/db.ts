@@ -10,7 +10,9 @@ export function testPool(): pg.Pool {
 }
 
 export function testRedis(): Redis {
-  return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  // No ready check: a SUBSCRIBE sent while connecting can overtake its INFO,
+  // which then fails and drops the connection (and the subscription with it).
+  return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1, enableReadyCheck: false });
 }
 
 export function testCache(redis: Redis) {

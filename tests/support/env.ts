@@ -21,6 +21,18 @@ export const TEST_WORKER_METRICS_PORT = 9470 + offset;
 export const LOCAL_PG_PORT = 15432 + offset;
 export const LOCAL_REDIS_PORT = 16379 + offset;
 
+// Tests that reset, drop or restore a database, or stop a worker for good, use
+// a database, key prefix and web server of their own, so the suite's shared
+// ones never see it.
+export const LIVE_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_live${suffix}`;
+export const LIVE_REDIS_PREFIX = `ripple-test-live${suffix}:`;
+export const LIVE_WEB_PORT = 3113 + offset;
+// A private PostgreSQL cluster with pg_stat_statements, to count what reaches it.
+export const LIVE_POSTGRES_PORT = 5512 + offset;
+// A private Redis and a proxy in front of it, for the live hub's fault tests.
+export const LIVE_REDIS_PORT = 6413 + offset;
+export const LIVE_PROXY_PORT = 6414 + offset;
+
 export const FAULTS_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_faults${suffix}`;
 export const FAULTS_REDIS_PREFIX = `ripple-test-faults${suffix}:`;
 export const FAULTS_REDIS_PORT = 6411 + offset;

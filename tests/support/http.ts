@@ -21,15 +21,16 @@ export async function get(path: string) {
 
 export type SseEvent = { event: string; data: string };
 
-/** A minimal SSE reader: collects events and comments until closed. */
+/** A minimal SSE reader: collects events and comments until closed. `path` may be a full URL. */
 export function openStream(path: string) {
   const controller = new AbortController();
   const events: SseEvent[] = [];
   let comments = 0;
   let status = 0;
   let headers: Headers | undefined;
+  let ended = false;
   const done = (async () => {
-    const response = await fetch(`${TEST_WEB_URL}${path}`, { signal: controller.signal });
+    const response = await fetch(path.startsWith('http') ? path : `${TEST_WEB_URL}${path}`, { signal: controller.signal });
     status = response.status;
     headers = response.headers;
     if (!response.body) return;
@@ -37,10 +38,16 @@ export function openStream(path: string) {
       comments += message.comments;
       if (message.data !== null) events.push({ event: message.event, data: message.data });
     });
-  })().catch((error: Error) => {
-    if (error.name !== 'AbortError') throw error;
-  });
+  })()
+    .catch((error: Error) => {
+      if (error.name !== 'AbortError') throw error;
+    })
+    .finally(() => {
+      ended = true;
+    });
   return {
+    /** True once the response ended (or never started). */
+    ended: () => ended,
     events,
     profiles: () => events.filter((e) => e.event === 'profile').map((e) => JSON.parse(e.data) as { username: string; version: number; likes: number; followers: number }),
     comments: () => comments,

@@ -65,6 +65,12 @@ function assertBuilt(): void {
   }
 }
 
+/** A real worker process (dist/worker.js), not waited for: for a test that expects it not to get far. */
+export function spawnWorker(env: Record<string, string> = {}): Started {
+  assertBuilt();
+  return start(process.execPath, ['--enable-source-maps', 'dist/worker.js'], { LOG_LEVEL: 'info', ...env });
+}
+
 /** A real worker process, as production runs it (dist/worker.js), resolved once it has LISTENed and finished its first resync. */
 export async function startWorker(env: Record<string, string> = {}): Promise<Started> {
   assertBuilt();

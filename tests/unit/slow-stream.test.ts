@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LatestFrames } from '@/lib/live/latest-frames';
-import { profileFrame, type LiveListener } from '@/lib/live/hub';
+import type { LiveListener } from '@/lib/live/hub';
+import { profileFrame } from '@/lib/live/frames';
 import type { Profile } from '@/lib/profile';
 import { openProfileStream } from '@/lib/live/profile-stream';
 
@@ -42,9 +43,11 @@ describe('a stream whose client reads slowly', () => {
     const hub = {
       listen: (_usernames: string[] | null, l: LiveListener) => ((listener = l), () => (listener = undefined)),
       ready: async () => undefined,
+      epoch: async () => 'e1',
+      pipelineState: () => ({ live: true }) as const,
     };
     const abort = new AbortController();
-    const stream = openProfileStream({ usernames: null, signal: abort.signal, hub });
+    const stream = await openProfileStream({ query: null, signal: abort.signal, hub });
     const reader = stream.getReader();
     await new Promise((resolve) => setImmediate(resolve));
     // 20,000 changes (about 5 MB of frames) arrive while the client reads nothing.
