@@ -64,17 +64,22 @@ describe('safe on a network', () => {
 
     it('streams are capped per client whatever X-Forwarded-For says', async () => {
       const controllers: AbortController[] = [];
+      // Held until the end: fetch cancels the body of a Response that is
+      // garbage collected, which would close that stream and free its slot.
+      const responses: Response[] = [];
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 4; i += 1) {
           const controller = new AbortController();
           controllers.push(controller);
           const response = await fetch(`${base}/stream?u=alice`, { headers: { 'X-Forwarded-For': `203.0.113.${100 + i}` }, signal: controller.signal });
+          responses.push(response);
           statuses.push(response.status);
         }
         expect(statuses).toEqual([200, 200, 200, 429]);
       } finally {
         for (const controller of controllers) controller.abort();
+        await Promise.all(responses.map((response) => response.body?.cancel().catch(() => undefined)));
       }
     });
 
@@ -140,6 +145,9 @@ describe('safe on a network', () => {
 
     it('caps the open streams of a process, answering 503 with Retry-After', async () => {
       const controllers: AbortController[] = [];
+      // Held until the end: fetch cancels the body of a Response that is
+      // garbage collected, which would close that stream and free its slot.
+      const responses: Response[] = [];
       try {
         const statuses: number[] = [];
         // Through the proxied server, so each stream can be a client of its own and the per-client cap stays out of the way.
@@ -147,6 +155,7 @@ describe('safe on a network', () => {
           const controller = new AbortController();
           controllers.push(controller);
           const response = await fetch(`${proxied}/stream?u=alice`, { headers: { 'X-Forwarded-For': `192.0.2.${i + 1}` }, signal: controller.signal });
+          responses.push(response);
           statuses.push(response.status);
           if (response.status === 503) {
             expect(response.headers.get('retry-after')).toBe('5');
@@ -156,6 +165,7 @@ describe('safe on a network', () => {
         expect(statuses).toEqual([200, 200, 200, 200, 200, 503]);
       } finally {
         for (const controller of controllers) controller.abort();
+        await Promise.all(responses.map((response) => response.body?.cancel().catch(() => undefined)));
       }
     });
   });
