@@ -127,7 +127,7 @@ export type SwitchResult = { source: ChangeSource; slot: string; slotCreated: bo
  * the notify trigger off. notify: the trigger on, then the slot dropped (if
  * no worker still streams from it; otherwise the caller says how to drop it).
  */
-export async function useChangeSource(pool: pg.Pool, { source, databaseUrl }: { source: ChangeSource; databaseUrl: string }): Promise<SwitchResult> {
+export async function switchChangeSource(pool: pg.Pool, { source, databaseUrl }: { source: ChangeSource; databaseUrl: string }): Promise<SwitchResult> {
   const slot = slotName(databaseUrl);
   return withLock(pool, async (client) => {
     const before = await recordedSource(client);

@@ -1,7 +1,7 @@
 // The standalone worker: LISTEN to Postgres, keep Redis equal to it.
 // Several may run at once; the cache's version gate makes that harmless.
 import { createProfileCache } from '../lib/cache/profile-cache';
-import { ChangeSourceError, dropIdleSlot, slotName, useChangeSource } from '../lib/change-source';
+import { ChangeSourceError, dropIdleSlot, slotName, switchChangeSource } from '../lib/change-source';
 import { getConfig } from '../lib/config';
 import { closePool, getPool } from '../lib/db';
 import { logger } from '../lib/logger';
@@ -98,7 +98,7 @@ async function runNotify(writer: CacheWriter, reporter: WorkerReporter, announce
   const slot = slotName(config.DATABASE_URL);
   let slotLeft = false;
   const switchToNotify = async () => {
-    const result = await useChangeSource(pool, { source: 'notify', databaseUrl: config.DATABASE_URL });
+    const result = await switchChangeSource(pool, { source: 'notify', databaseUrl: config.DATABASE_URL });
     if (result.switched) logger.info('worker: switched the database to CHANGE_SOURCE=notify (notify trigger on)');
     if (result.slotDropped) logger.info({ slot }, `worker: dropped replication slot ${slot}, left from CHANGE_SOURCE=logical`);
     if (result.slotBusy !== null && !slotLeft) {

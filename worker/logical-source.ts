@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ensureSlot, PUBLICATION, readSlot, slotName, useChangeSource } from '../lib/change-source';
+import { ensureSlot, PUBLICATION, readSlot, slotName, switchChangeSource } from '../lib/change-source';
 import { logger } from '../lib/logger';
 import type { SlotStatus } from '../lib/ops/workers';
 import type { CacheWriter } from './cache-writer';
@@ -50,7 +50,7 @@ export class LogicalSource {
       prepare: async () => {
         let created: boolean;
         if (!this.switched) {
-          const result = await useChangeSource(this.pool, { source: 'logical', databaseUrl: this.databaseUrl });
+          const result = await switchChangeSource(this.pool, { source: 'logical', databaseUrl: this.databaseUrl });
           this.switched = true;
           created = result.slotCreated;
           if (result.switched) logger.info({ slot: this.slot }, `worker: switched the database to CHANGE_SOURCE=logical (notify trigger off, publication ${PUBLICATION}, slot ${this.slot})`);
