@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ensureSlot, PUBLICATION, readSlot, slotName, switchChangeSource } from '../lib/change-source';
+import { dropIdleSlot, ensureSlot, PUBLICATION, readSlot, slotName, switchChangeSource } from '../lib/change-source';
 import { logger } from '../lib/logger';
 import type { SlotStatus } from '../lib/ops/workers';
 import type { CacheWriter } from './cache-writer';
@@ -57,8 +57,17 @@ export class LogicalSource {
         } else {
           created = await ensureSlot(this.pool, this.slot);
         }
+        let state = await readSlot(this.pool, this.slot);
+        if (state.walStatus === 'lost') {
+          // Past max_slot_wal_keep_size: Postgres removed WAL the slot still
+          // needed, so it can never stream again. A new slot and a full resync
+          // stand in for what is gone.
+          logger.warn({ slot: this.slot }, `worker: replication slot ${this.slot} lost WAL it needed (max_slot_wal_keep_size); dropping it, creating it again and resyncing the whole table`);
+          await dropIdleSlot(this.pool, this.slot);
+          created = await ensureSlot(this.pool, this.slot);
+          state = await readSlot(this.pool, this.slot);
+        }
         if (created) logger.info({ slot: this.slot }, `worker: created replication slot ${this.slot}; resyncing the whole table once`);
-        const state = await readSlot(this.pool, this.slot);
         const { rows } = await this.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
         const epochChanged = await this.writer.followEpoch();
         caughtUp = false;
