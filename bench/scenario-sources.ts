@@ -127,7 +127,10 @@ export async function changeSources(bench: Bench): Promise<void> {
   // 1. Commits/s: each source in turn, every connection count, twice, so the
   // machine's other load falls on all three alike.
   const tps = new Map<string, number[]>();
-  const cpu = { walsender: [] as number[], logicalWorker: [] as number[], notifyWorker: [] as number[], machine: new Map<Kind, number[]>() };
+  const cpu = { walsender: [] as number[], logicalWorker: [] as number[], notifyWorker: [] as number[], machine: new Map<Kind, number[]>(), web: new Map<Kind, number[]>(), redis: new Map<Kind, number[]>() };
+  // Redis and the web process hear every change too: their share is part of what propagation costs.
+  const redisPid = Number(/process_id:(\d+)/.exec(await bench.redis.info('server'))?.[1]) || null;
+  const add = (map: Map<Kind, number[]>, kind: Kind, value: number) => map.set(kind, [...(map.get(kind) ?? []), value]);
   for (let round = 0; round < rounds; round += 1) {
     for (const kind of (['floor', 'unheard', 'notify', 'logical'] as const)) {
       await switchTo(kind);
@@ -135,7 +138,7 @@ export async function changeSources(bench: Bench): Promise<void> {
         if (kind === 'logical') await drained();
         const walsender = kind === 'logical' ? (await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_replication WHERE application_name = 'ripple-worker-replication'")).rows[0]?.pid : undefined;
         const workerPid = (worker as Server | null)?.child.pid;
-        const before = { walsender: walsender ? cpuSeconds(walsender) : 0, worker: workerPid ? cpuSeconds(workerPid) : 0, machine: machineTicks() };
+        const before = { walsender: walsender ? cpuSeconds(walsender) : 0, worker: workerPid ? cpuSeconds(workerPid) : 0, web: cpuSeconds(web.child.pid!), redis: redisPid ? cpuSeconds(redisPid) : 0, machine: machineTicks() };
         const rate = await pgbench(['-c', String(clients), '-j', '2', '-T', String(sliceSeconds)]).done;
         const after = machineTicks();
         tps.set(`${kind}:${clients}`, [...(tps.get(`${kind}:${clients}`) ?? []), rate]);
@@ -146,7 +149,9 @@ export async function changeSources(bench: Bench): Promise<void> {
             cpu.logicalWorker.push(share(cpuSeconds(workerPid!) - before.worker));
           }
           if (kind === 'notify') cpu.notifyWorker.push(share(cpuSeconds(workerPid!) - before.worker));
-          cpu.machine.set(kind, [...(cpu.machine.get(kind) ?? []), ((after.busy - before.machine.busy) / (after.total - before.machine.total)) * 100]);
+          add(cpu.machine, kind, ((after.busy - before.machine.busy) / (after.total - before.machine.total)) * 100);
+          add(cpu.web, kind, share(cpuSeconds(web.child.pid!) - before.web));
+          if (redisPid) add(cpu.redis, kind, share(cpuSeconds(redisPid) - before.redis));
         }
         bench.log(`scenario 7: ${kind}, ${clients} connections: ${rate.toFixed(0)} commits/s`);
       }
@@ -216,8 +221,8 @@ export async function changeSources(bench: Bench): Promise<void> {
   rows.push({
     scenario: '',
     measure: `CPU while ${top} connections write (share of one core; the machine has ${bench.cores})`,
-    result: `logical: walsender ${mean(cpu.walsender).toFixed(0)} %, worker ${mean(cpu.logicalWorker).toFixed(0)} %; machine ${mean(cpu.machine.get('logical')).toFixed(0)} % busy`,
-    baseline: `notify: worker ${mean(cpu.notifyWorker).toFixed(0)} %, machine ${mean(cpu.machine.get('notify')).toFixed(0)} % busy · floor: machine ${mean(cpu.machine.get('floor')).toFixed(0)} % busy`,
+    result: `logical: walsender ${mean(cpu.walsender).toFixed(0)} %, worker ${mean(cpu.logicalWorker).toFixed(0)} %, Redis ${mean(cpu.redis.get('logical')).toFixed(0)} %, web ${mean(cpu.web.get('logical')).toFixed(0)} %; machine ${mean(cpu.machine.get('logical')).toFixed(0)} % busy`,
+    baseline: `notify: worker ${mean(cpu.notifyWorker).toFixed(0)} %, Redis ${mean(cpu.redis.get('notify')).toFixed(0)} %, web ${mean(cpu.web.get('notify')).toFixed(0)} %, machine ${mean(cpu.machine.get('notify')).toFixed(0)} % busy · floor: Redis ${mean(cpu.redis.get('floor')).toFixed(0)} %, web ${mean(cpu.web.get('floor')).toFixed(0)} %, machine ${mean(cpu.machine.get('floor')).toFixed(0)} % busy`,
   });
   for (const phase of ['idle', 'loaded'] as const) {
     rows.push({
@@ -244,7 +249,7 @@ export async function changeSources(bench: Bench): Promise<void> {
   for (const [key, summary] of latency) bench.series.push({ label: `7 commit → frame, ${key.replace(':', ', ')}`, summary });
   bench.results.changeSources = {
     commitsPerSecond: Object.fromEntries(tps),
-    cpu: { walsender: cpu.walsender, logicalWorker: cpu.logicalWorker, notifyWorker: cpu.notifyWorker, machine: Object.fromEntries(cpu.machine) },
+    cpu: { walsender: cpu.walsender, logicalWorker: cpu.logicalWorker, notifyWorker: cpu.notifyWorker, machine: Object.fromEntries(cpu.machine), web: Object.fromEntries(cpu.web), redis: Object.fromEntries(cpu.redis) },
     drainAfterThroughputMs: drainMs,
     latency: Object.fromEntries(latency),
     sendToFrame: Object.fromEntries(sent),

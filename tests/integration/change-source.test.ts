@@ -94,6 +94,9 @@ describe('CHANGE_SOURCE: setup, the switch recorded in the database, the slot an
       return body.worker?.slot?.lagBytes !== undefined && body.worker.slot.lagMs !== null && body;
     }, 'the slot in /healthz', 10_000);
     expect(health.worker.slot).toMatchObject({ name: slot, role: 'streaming', lagMs: expect.any(Number), lagBytes: expect.any(Number) });
+    // The status page's figures carry it too (its "Slot lag" tile).
+    const status = await (await fetch(`http://127.0.0.1:${LIVE_WEB_PORT}/v1/status`)).json();
+    expect(status.workers.list[0].slot).toMatchObject({ name: slot, role: 'streaming', lagBytes: expect.any(Number) });
     const webMetrics = await (await fetch(`http://127.0.0.1:${LIVE_WEB_PORT}/metrics`)).text();
     expect(sample(webMetrics, 'ripple_slot_lag_bytes', { slot })).toBeGreaterThanOrEqual(0);
     expect(sample(webMetrics, 'ripple_slot_lag_seconds', { slot })).toBeGreaterThanOrEqual(0);
