@@ -1,5 +1,6 @@
 // `npm run bench`: measures Ripple end to end on this machine against its own
-// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3485),
+// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3486, and
+// scenario 7's own PostgreSQL on 5480),
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
 import net from 'node:net';

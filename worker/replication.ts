@@ -10,6 +10,7 @@ export const REPLICATION_APPLICATION_NAME = 'ripple-worker-replication';
 const MAX_IN_FLIGHT = 5_000;
 // A worker whose slot another worker holds asks again this often, so it takes over within about a second.
 const STANDBY_RETRY_MS = 1_000;
+const STATUS_EVERY_MS = 10;
 
 export type SlotPosition = { confirmed: bigint; target: bigint };
 
@@ -95,6 +96,7 @@ class SlotSession {
   private lastHeard = Date.now();
   private waiting = false;
   private heartbeat: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
   private fail: (reason: string) => void = () => {};
 
   constructor(private readonly options: StreamOptions) {
@@ -147,7 +149,10 @@ class SlotSession {
     try {
       const reason = await Promise.race([subscribed, lost]);
       // Shutting down: confirm what is already on its way to Redis, briefly, so a restart replays less.
-      if (options.signal.aborted) await Promise.race([this.chain.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      if (options.signal.aborted) {
+        await Promise.race([this.chain.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+        this.sendStatus(false);
+      }
       return { streamed, reason };
     } catch (error) {
       if ('busy' in (error as object)) return { streamed, reason: 'busy', busy: (error as { busy: number | null }).busy };
@@ -157,6 +162,7 @@ class SlotSession {
 
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearTimeout(this.statusTimer);
     // Drop the socket first: the library ends the client politely, which waits
     // for an answer that never comes from a dead server, or through a socket
     // its flow control left paused.
@@ -208,7 +214,13 @@ class SlotSession {
   private confirm(lsn: bigint, transaction: SlotTransaction | null): void {
     if (lsn > this.confirmed) {
       this.confirmed = lsn;
-      this.sendStatus(false);
+      // One status message per few milliseconds, not one per commit: each wakes
+      // the walsender, and at thousands of commits a second that is CPU the
+      // writers want. A crash in between only replays those few milliseconds.
+      this.statusTimer ??= setTimeout(() => {
+        this.statusTimer = undefined;
+        this.sendStatus(false);
+      }, STATUS_EVERY_MS);
     }
     this.options.onConfirmed(transaction ? { endLsn: transaction.endLsn, commitTime: transaction.commitTime } : null);
     this.checkCaughtUp();
