@@ -138,6 +138,7 @@ export function figures(status: SystemStatus) {
     workerLag: latestLag,
     queuePercent: queueNow === null ? null : queueNow * 100,
     slot,
+    standby: workers.filter((worker) => worker.slot?.role === 'standby').length,
     listening,
     workerCount: workers.length,
     webCount: status.web.list.length,

@@ -112,7 +112,13 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
           />
         )}
         <Tile testId="stat-open-streams" label="Open streams" value={String(f.openStreams)} raw={f.openStreams} hint={`over ${webProcesses}`} />
-        <Tile testId="stat-workers" label="Workers listening" value={`${f.listening} / ${f.workerCount}`} raw={f.listening} />
+        <Tile
+          testId="stat-workers"
+          label="Workers listening"
+          value={`${f.listening} / ${f.workerCount}`}
+          raw={f.listening}
+          hint={f.standby ? `${f.standby} standby, waiting to take over the slot` : undefined}
+        />
         <Tile
           testId="stat-last-resync"
           label="Last resync"
