@@ -12,6 +12,18 @@ const mode = process.argv[2] === 'dev' ? 'dev' : 'start';
 const node = process.execPath;
 const bin = (file: string) => path.join('node_modules', file);
 
+/** Node 20 is past its end of life and lacks what Ripple uses; say how to get 24 rather than fail somewhere deep. */
+function requireNode(): void {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= 22) return;
+  throw new SetupError(
+    `Ripple needs Node.js 22 or newer (24 LTS is what it is built for); this is ${process.version}.\n` +
+      'Fetch Node 24 into .tools/ (once, from the npm registry) and put it on PATH for this shell:\n' +
+      '  export PATH="$(scripts/ensure-node.sh):$PATH" && npm ci && npm start\n' +
+      'or install it with your version manager (`nvm install` reads .nvmrc).',
+  );
+}
+
 function step(title: string, args: string[], env: NodeJS.ProcessEnv): void {
   console.log(`\n> ${title}`);
   const { status } = spawnSync(node, args, { stdio: 'inherit', env });
@@ -19,6 +31,7 @@ function step(title: string, args: string[], env: NodeJS.ProcessEnv): void {
 }
 
 async function main(): Promise<number> {
+  requireNode();
   const config = getConfig();
   let stopping = false;
   let child: ReturnType<typeof spawn> | undefined;

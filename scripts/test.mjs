@@ -4,6 +4,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
+if (Number(process.versions.node.split('.')[0]) < 22) {
+  console.error(`Ripple needs Node.js 22 or newer (24 LTS is what it is built for); this is ${process.version}.`);
+  console.error('Put Node 24 on PATH for this shell (fetched once into .tools/ from the npm registry):');
+  console.error('  export PATH="$(scripts/ensure-node.sh):$PATH" && npm ci && npm test');
+  console.log('\n0 passed, 1 failed');
+  process.exit(1);
+}
+
 const results = '.test-results';
 rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });

@@ -25,12 +25,14 @@ type Watch = {
   checked: Promise<void> | null;
   timer: NodeJS.Timeout | null;
   listeners: Set<() => void>;
+  /** Whether a worker was ever seen listening, so the first one is not announced as a return. */
+  wasLive: boolean;
 };
 
 const globalForPipeline = globalThis as unknown as { ripplePipeline?: Watch };
 
 function watch(): Watch {
-  globalForPipeline.ripplePipeline ??= { live: false, reason: NO_WORKER, lastListeningAt: null, checked: null, timer: null, listeners: new Set() };
+  globalForPipeline.ripplePipeline ??= { live: false, reason: NO_WORKER, lastListeningAt: null, checked: null, timer: null, listeners: new Set(), wasLive: false };
   return globalForPipeline.ripplePipeline;
 }
 
@@ -53,10 +55,11 @@ async function check(): Promise<void> {
   const next = live ? null : reason;
   if (live === w.live && next === w.reason) return;
   if (live !== w.live) {
-    if (live) logger.info('live: a worker is listening; reads use the cache again');
+    if (live) logger.info(`live: a worker is listening; reads use the cache${w.wasLive ? ' again' : ''}`);
     else logger.warn(`live: ${next} Reads go to PostgreSQL meanwhile.`);
   }
   w.live = live;
+  w.wasLive ||= live;
   w.reason = next;
   for (const listener of [...w.listeners]) listener();
 }

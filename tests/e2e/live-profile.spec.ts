@@ -88,3 +88,26 @@ test('mixed-case profile URLs redirect to the lowercase one', async ({ page }) =
   await expect(page).toHaveURL(/\/nobody$/);
   await expect(page.getByRole('heading', { name: 'There is no profile @nobody' })).toBeVisible();
 });
+
+test('a click whose answer is lost is sent again with the same Idempotency-Key, and applies once', async ({ page }) => {
+  const profile = await new ProfilePage(page).open('heidi');
+  const likes = await profile.value('likes');
+  const keys: string[] = [];
+  await page.route('**/v1/profile/heidi', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    keys.push(route.request().headers()['idempotency-key']);
+    if (keys.length > 1) return route.continue();
+    // The first attempt reaches the server and commits; only its answer is lost on the way back.
+    await route.fetch();
+    return route.abort('connectionreset');
+  });
+  await profile.plus('likes').click();
+  await profile.expectValue('likes', likes + 1);
+  await expect.poll(() => keys.length).toBe(2);
+  expect(keys[0]).toMatch(/^[0-9a-f-]{32,36}$/);
+  expect(keys[1]).toBe(keys[0]);
+  // Applied once, not twice: Postgres says so, and the stream agrees.
+  const row = (await (await page.request.get('/v1/profile/heidi')).json()) as { likes: number };
+  expect(row.likes).toBe(likes + 1);
+  await expect(profile.message).not.toContainText(/could not|may not/i);
+});
