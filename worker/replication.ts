@@ -146,6 +146,8 @@ class SlotSession {
         return error.message;
       },
     );
+    // Seen by the race below; when the connection is lost first, nobody else waits for it.
+    subscribed.catch(() => undefined);
     try {
       const reason = await Promise.race([subscribed, lost]);
       // Shutting down: confirm what is already on its way to Redis, briefly, so a restart replays less.
@@ -170,6 +172,8 @@ class SlotSession {
     internals._connection?.stream?.destroy();
     await Promise.race([this.service.destroy().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1_000))]);
     this.service.removeAllListeners();
+    // A late error from the dropped socket must not reach an emitter with no listener (which throws).
+    this.service.on('error', () => undefined);
   }
 
   private onMessage(message: Pgoutput.Message): Promise<void> | void {

@@ -42,7 +42,9 @@ describe('CHANGE_SOURCE=logical: the slot replays, never skips, and carries what
     await recreateDatabase(FAULTS_SLOT_DATABASE_URL);
     pool = new pg.Pool({ connectionString: FAULTS_SLOT_DATABASE_URL, max: 3 });
   });
-  afterEach(async () => {
+  afterEach(async (context) => {
+    // What the worker said is the first thing to read when a test here fails.
+    if (context.task.result?.state === 'fail') for (const worker of workers) console.log(worker.output().slice(-4_000));
     await Promise.all(workers.map((worker) => worker.stop()));
     workers = [];
   });
@@ -159,5 +161,16 @@ describe('CHANGE_SOURCE=logical: the slot replays, never skips, and carries what
     await pool.query("UPDATE profiles SET likes = likes + 1 WHERE username = 'alice'");
     await waitFor(() => cacheEqualsPostgres('alice'), 'the next change, with the large bio intact', 5_000);
     expect((await cache().get('alice'))?.bio).toBe(bio);
+  });
+
+  it('TRUNCATE comes through the slot as a reset: the cache starts over at the new epoch, and rows inserted again at lower versions show', async () => {
+    const worker = await start();
+    const { rows: before } = await pool.query<{ version: string }>("SELECT version FROM profiles WHERE username = 'alice'");
+    expect(Number(before[0].version)).toBeGreaterThan(1);
+    await pool.query('TRUNCATE profiles');
+    await pool.query("INSERT INTO profiles (username, display_name) VALUES ('alice', 'Alice again')");
+    await waitFor(() => cacheEqualsPostgres('alice'), 'alice at version 1 in the cache', 5_000);
+    expect((await cache().get('alice'))?.version).toBe(1);
+    expect(worker.output()).toMatch(/the cache now follows database epoch/);
   });
 });
