@@ -54,6 +54,7 @@ class LiveClient {
   private arrival: Arrival | null = null;
   private watchQueued = false;
   private misses = 0;
+  private ping: Promise<boolean> | null = null;
 
   constructor() {
     const canShare = typeof BroadcastChannel !== 'undefined' && typeof navigator !== 'undefined' && Boolean(navigator.locks);
@@ -140,10 +141,20 @@ class LiveClient {
   /** Pings the hub while this tab is visible; a stuck hub gets a stand-in stream in this tab. */
   private async checkHub(): Promise<void> {
     if (!this.tab || document.visibilityState !== 'visible' || this.tab.isLeader) return;
-    const answered = await Promise.race([
-      this.tab.call<string>('ping').then(() => true, () => false),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PING_TIMEOUT_MS)),
-    ]);
+    // tab-election re-sends an unanswered call every 500 ms until it is answered:
+    // one ping in flight at a time, or a stuck hub would gather a crowd of them.
+    let answered = false;
+    if (!this.ping) {
+      const ping = this.tab.call<string>('ping').then(
+        () => true,
+        () => false,
+      );
+      this.ping = ping;
+      void ping.finally(() => {
+        if (this.ping === ping) this.ping = null;
+      });
+      answered = await Promise.race([ping, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PING_TIMEOUT_MS))]);
+    }
     if (answered) {
       this.misses = 0;
       if (this.own) {

@@ -165,3 +165,28 @@ test('a frozen background tab shows current values when it comes back', async ({
   await expectLikes([frozen], value + 3);
   await context.close();
 });
+
+test('a visible tab whose leader hangs opens a stream of its own until the leader answers again', async ({ browser }) => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    delete (window as { SharedWorker?: unknown }).SharedWorker;
+  });
+  const tabs = await openTabs(context, '/grace', 2);
+  const states = await Promise.all(tabs.map(debug));
+  const leader = tabs[states.findIndex((state) => state.leader)];
+  const follower = tabs.find((tab) => tab !== leader)!;
+  // The leader's page is stuck in a long task: it holds the lock but relays nothing.
+  // (Not awaited: the evaluation returns only when the task ends.)
+  const hung = leader.evaluate(() => {
+    const end = Date.now() + 12_000;
+    while (Date.now() < end);
+  });
+  await expect.poll(async () => (await debug(follower)).mode, { timeout: 10_000 }).toBe('leader-tab (own stand-in)');
+  const value = await likes(follower);
+  await sql("UPDATE profiles SET likes = likes + 1 WHERE username = 'grace'");
+  await expectLikes([follower], value + 1);
+  await hung;
+  await expect.poll(async () => (await debug(follower)).mode, { timeout: 10_000 }).toBe('leader-tab');
+  await expectLikes([leader], value + 1);
+  await context.close();
+});
