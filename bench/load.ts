@@ -4,6 +4,7 @@ import { FanoutClients } from './load-fanout';
 import { idlePropagation, openLoopPropagation } from './load-propagation';
 import { sequentialRequests } from './load-requests';
 import { resyncBench } from './load-resync';
+import { commitToFrame } from './load-sources';
 import { writePathThroughput, writeThroughput } from './load-throughput';
 
 export type Task =
@@ -16,7 +17,8 @@ export type Task =
   | { id: number; kind: 'fanout-collect'; params: { timeoutMs: number } }
   | { id: number; kind: 'fanout-close'; params: Record<string, never> }
   | { id: number; kind: 'resync'; params: Parameters<typeof resyncBench>[0] }
-  | { id: number; kind: 'sequential'; params: Parameters<typeof sequentialRequests>[0] };
+  | { id: number; kind: 'sequential'; params: Parameters<typeof sequentialRequests>[0] }
+  | { id: number; kind: 'commit-to-frame'; params: Parameters<typeof commitToFrame>[0] };
 
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string } | { progress: string };
 
@@ -46,6 +48,8 @@ async function run(task: Task): Promise<unknown> {
       return resyncBench(task.params);
     case 'sequential':
       return sequentialRequests(task.params);
+    case 'commit-to-frame':
+      return commitToFrame(task.params);
   }
 }
 

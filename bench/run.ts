@@ -1,5 +1,6 @@
 // `npm run bench`: measures Ripple end to end on this machine against its own
-// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3485),
+// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3486, and
+// scenario 7's own PostgreSQL on 5480),
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
 import net from 'node:net';
@@ -14,6 +15,7 @@ import { deleteKeysWithPrefix } from '../lib/redis';
 import { machine, table, writeResults, type Row, type Series } from './report';
 import { startServer, waitForHealthy, type LoadProcess, type Server } from './processes';
 import { scenarios, type Bench } from './scenarios';
+import { SOURCES_PG_PORT } from './scenario-sources';
 
 const root = path.resolve(import.meta.dirname, '..');
 const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ripple_bench';
@@ -39,6 +41,8 @@ const { values: flags } = parseArgs({
     'idle-streams': { type: 'string' },
     'idle-seconds': { type: 'string' },
     'resync-profiles': { type: 'string' },
+    'source-seconds': { type: 'string' },
+    'absence-seconds': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'per-request': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -48,7 +52,7 @@ const { values: flags } = parseArgs({
 const HELP = `npm run bench [-- flags]
   --smoke                  tiny sizes, finishes in seconds (CI)
   --only 1,3               run only these scenarios (1 per request and idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync,
-                           6 runtime, web processes and compression)
+                           6 runtime, web processes and compression, 7 change source: NOTIFY vs logical replication)
   --per-request N          scenarios 1 and 6: sequential requests per measure (default 1000)
   --updates N              scenario 1: sequential updates measured (default 2000)
   --rate N --steady-rate N --load-seconds S --streams N
@@ -57,6 +61,7 @@ const HELP = `npm run bench [-- flags]
   --path-concurrency N     scenario 3 without HTTP: concurrent callers of the write path (128)
   --fanout N --idle-streams N --idle-seconds S   scenario 4 (10000, 1000, 10)
   --resync-profiles N      scenario 5 (100000)
+  --source-seconds S --absence-seconds S  scenario 7: seconds per pgbench slice, the worker's absence (5, 30)
   --cpu-prof               write V8 CPU profiles of both web servers to bench/results/profiles/`;
 
 function option(name: keyof typeof flags, normal: number, smoke: number): number {
@@ -115,7 +120,7 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const log = (text: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
-  const only = new Set((flags.only ?? '1,2,3,4,5,6').split(',').map((value) => Number(value.trim())));
+  const only = new Set((flags.only ?? '1,2,3,4,5,6,7').split(',').map((value) => Number(value.trim())));
   const options = {
     smoke: flags.smoke ?? false,
     perRequest: option('per-request', 1000, 40),
@@ -131,6 +136,8 @@ async function main(): Promise<void> {
     idleStreams: option('idle-streams', 1000, 50),
     idleSeconds: option('idle-seconds', 10, 1),
     resyncProfiles: option('resync-profiles', 100_000, 2000),
+    sourceSeconds: option('source-seconds', 5, 1),
+    absenceSeconds: option('absence-seconds', 30, 2),
   };
   const hardLimit = Number(execSync('ulimit -Hn', { shell: '/bin/sh' }).toString().trim()) || 1024;
   const fileLimit = Math.min(hardLimit, 65_536);
@@ -140,10 +147,11 @@ async function main(): Promise<void> {
 
   // Before anything is dropped: a second run would drop the first one's database under it.
   const lock = await holdBenchLock();
-  await assertPortsFree([PORT_ON, PORT_OFF, ...Array.from({ length: 6 }, (_, i) => 3480 + i)]);
+  await assertPortsFree([PORT_ON, PORT_OFF, ...Array.from({ length: 7 }, (_, i) => 3480 + i), SOURCES_PG_PORT]);
   ensureBuild(log);
   const servers: Server[] = [];
   const loads: LoadProcess[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
   const redis = new Redis(REDIS_URL);
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
   let cleaning: Promise<void> | undefined;
@@ -152,6 +160,7 @@ async function main(): Promise<void> {
     (cleaning ??= (async () => {
       await Promise.all(loads.map((load) => load.stop()));
       for (const server of servers.reverse()) await server.stop();
+      for (const work of cleanups.reverse()) await work().catch((error: Error) => log(`bench: clean-up failed: ${error.message}`));
       await pool.end().catch(() => undefined);
       await deleteKeys(redis).catch(() => undefined);
       redis.disconnect();
@@ -198,6 +207,7 @@ async function main(): Promise<void> {
       databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, prefix: REDIS_PREFIX,
       urlOn: `http://127.0.0.1:${PORT_ON}`, urlOff: `http://127.0.0.1:${PORT_OFF}`, webPid: webOn.child.pid!,
       cores: os.availableParallelism(),
+      onCleanup: (work) => cleanups.push(work),
       startServer: (name, args, extra, node) => {
         const server = startServer(name, args, { ...env, ...extra }, fileLimit, node);
         servers.push(server);

@@ -1,4 +1,4 @@
-// The five scenarios of issue 4, each with its baseline measured in the same run.
+// The scenarios of issues 4, 11 and 13, each with its baseline measured in the same run.
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createProfileCache } from '../lib/cache/profile-cache';
@@ -7,6 +7,7 @@ import type { FanoutParams } from './load-fanout';
 import { cpuSeconds, rssBytes, startLoad, type LoadProcess, type Server } from './processes';
 import { cell, perRequest, runtimes } from './scenario-per-request';
 import { ms, triple, type Row, type Series } from './report';
+import { changeSources } from './scenario-sources';
 import { agent, now, postJson, sleep, summarize } from './support';
 
 export type Bench = {
@@ -14,6 +15,7 @@ export type Bench = {
     smoke: boolean; perRequest: number;
     updates: number; rate: number; steadyRate: number; loadSeconds: number; streams: number; writeSeconds: number; concurrency: number; pathConcurrency: number;
     fanout: number; idleStreams: number; idleSeconds: number; resyncProfiles: number;
+    sourceSeconds: number; absenceSeconds: number;
   };
   log: (text: string) => void;
   pool: pg.Pool;
@@ -30,19 +32,21 @@ export type Bench = {
   urlOff: string;
   webPid: number;
   cores: number;
+  /** Runs at the end of the bench (and on Ctrl-C), before the bench database is dropped. */
+  onCleanup: (work: () => Promise<void>) => void;
   /** Starts one more server for the run (stopped with the others at the end). */
   startServer: (name: string, args: string[], env: Record<string, string>, node?: string) => Server;
 };
 
 const SPREAD = Array.from({ length: 1000 }, (_, i) => `b${String(i).padStart(4, '0')}`);
 
-function load(bench: Bench, name: string): LoadProcess {
+export function load(bench: Bench, name: string): LoadProcess {
   const started = startLoad(name, bench.fileLimit, bench.log);
   bench.loads.push(started);
   return started;
 }
 
-async function stopLoad(bench: Bench, process: LoadProcess): Promise<void> {
+export async function stopLoad(bench: Bench, process: LoadProcess): Promise<void> {
   await process.stop();
   bench.loads.splice(bench.loads.indexOf(process), 1);
 }
@@ -324,4 +328,5 @@ export const scenarios: Array<{ title: string; run: (bench: Bench) => Promise<vo
       await stopLoad(bench, loader);
     },
   },
+  { title: 'change source: direct writers, NOTIFY against logical replication', run: changeSources },
 ];

@@ -73,7 +73,11 @@ const configSchema = z.object({
   // created. Creating the name replaces the marker at once; this only bounds
   // how long an unused marker takes memory.
   CACHE_MISSING_TTL_MS: z.coerce.number().int().min(100).default(30_000),
-  // How often the worker proves its LISTEN connection is alive; a dead one is replaced.
+  // Where the worker hears of changes: notify (a trigger's pg_notify, LISTEN) works on
+  // every PostgreSQL as installed; logical (a pgoutput replication slot) needs
+  // wal_level=logical and spares writers NOTIFY's commit lock. See README "Change source".
+  CHANGE_SOURCE: z.enum(['notify', 'logical']).default('notify'),
+  // How often the worker proves its LISTEN (or replication) connection is alive; a dead one is replaced.
   LISTEN_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
   // Heartbeat comments on every SSE stream, well inside common proxy idle timeouts.
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(15_000).default(10_000),

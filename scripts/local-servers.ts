@@ -58,7 +58,9 @@ async function startPostgres(url: URL, dataDir: string, log: Log): Promise<Local
   const port = portOf(url, 5432);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // No Unix socket: its default directory may not exist or be writable here; TCP is all Ripple uses.
-  const options = `-p ${port} -c listen_addresses=${host} -c unix_socket_directories=''`;
+  // wal_level=logical so CHANGE_SOURCE=logical works here as is (a cluster made
+  // by an earlier version gets it too, since it is set on every start).
+  const options = `-p ${port} -c listen_addresses=${host} -c unix_socket_directories='' -c wal_level=logical`;
   run(path.join(bin, 'pg_ctl'), ['-D', dir, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start'], `pg_ctl start (log: ${dir}/server.log)`);
   log(`local servers: PostgreSQL started on ${host}:${port} (data in ${dir})`);
   return {

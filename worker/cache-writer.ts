@@ -6,7 +6,7 @@ import { RollingWindow } from '../lib/ops/rolling';
 import type { Profile } from '../lib/profile';
 import { resyncCache, type ResyncResult } from '../lib/cache/resync';
 import { workerMetrics } from './metrics';
-import { parseNotification } from './notifications';
+import { parseNotification, type Change } from './notifications';
 
 type Pending = { write: CacheWrite; order: number; generation: number; profile?: Profile };
 
@@ -40,6 +40,10 @@ export class CacheWriter {
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private gathering: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | null = null;
+  private lastResyncSucceeded = false;
+  /** How many times this worker moved the cache to another epoch. */
+  private adoptions = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -63,6 +67,47 @@ export class CacheWriter {
       void this.resync('a deletion without its version');
       return;
     }
+    this.enqueue(change);
+  }
+
+  /**
+   * One committed transaction from the replication slot. Resolves only once
+   * every change in it is in Redis (or a resync that read it from the table
+   * has completed); rejects otherwise, so its LSN is never confirmed.
+   */
+  async applyTransaction({ changes, reread }: { changes: Change[]; reread: string[] }): Promise<void> {
+    this.received += changes.length + reread.length;
+    workerMetrics.received().inc(changes.length + reread.length);
+    if (this.generation === null) throw new Error("the cache's epoch is not known yet");
+    const resyncFor = changes.some((change) => change.kind === 'reset')
+      ? "the database's epoch changed (TRUNCATE, or versions moved back)"
+      : changes.some((change) => change.kind === 'deleted' && change.version === null)
+        ? 'a deletion without its version (rows deleted with triggers off)'
+        : null;
+    if (resyncFor) {
+      // The resync reads the table after this commit: everything in it is there.
+      await this.resync(resyncFor);
+      if (!this.lastResyncSucceeded) throw new Error(`the resync after ${resyncFor} failed`);
+      return;
+    }
+    for (const change of changes) if (change.kind !== 'reset') this.enqueue(change);
+    if (reread.length) {
+      // A row with an unchanged large (TOASTed) column arrives without it: read
+      // it again. Postgres may hold a newer version by now; the gate orders both.
+      const { rows } = await this.pool.query<{ profile: Profile }>('SELECT profile_json(p) AS profile FROM profiles p WHERE username = ANY($1::text[])', [reread]);
+      for (const { profile } of rows) this.enqueue({ kind: 'profile', profile });
+    }
+    await this.batchDone();
+  }
+
+  /** Makes the database's epoch the cache's; true when the cache changed epoch (and so needs a full resync). */
+  async followEpoch(): Promise<boolean> {
+    const before = this.adoptions;
+    await this.ensureEpoch();
+    return this.adoptions > before;
+  }
+
+  private enqueue(change: Exclude<Change, { kind: 'reset' }>): void {
     if (this.generation === null) return;
     const entry: Pending =
       change.kind === 'profile'
@@ -75,6 +120,23 @@ export class CacheWriter {
     // the row created again in one transaction keep the row.
     if (!queued || entry.order > queued.order) this.pending.set(id, entry);
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  /** Settles when the batch now being gathered has been written (rejects if that write failed). */
+  private batchDone(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    if (!this.gathering) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      // Nobody need wait for it (NOTIFY changes never do).
+      promise.catch(() => undefined);
+      this.gathering = { promise, resolve, reject };
+    }
+    return this.gathering.promise;
   }
 
   /** Checks the epoch, then re-reads every profile into the cache; logs progress on big tables. */
@@ -117,8 +179,10 @@ export class CacheWriter {
           }
         } while (this.resyncAgain);
         clearTimeout(this.retryTimer);
+        this.lastResyncSucceeded = true;
         this.onResynced();
       } catch (error) {
+        this.lastResyncSucceeded = false;
         this.failed(error);
         logger.warn({ err: this.lastError }, 'worker: resync failed; trying again in 2 s');
         clearTimeout(this.retryTimer);
@@ -151,6 +215,7 @@ export class CacheWriter {
     const epoch = rows[0].epoch;
     const { generation, changed } = await this.cache.adoptEpoch(epoch);
     if (changed) {
+      this.adoptions += 1;
       logger.info(
         { epoch, was: this.epoch, generation },
         `worker: the cache now follows database epoch ${epoch}${this.epoch ? ` (was ${this.epoch})` : ''}; emptying its profiles and resyncing`,
@@ -170,6 +235,8 @@ export class CacheWriter {
       while (this.pending.size > 0) {
         const batch = [...this.pending.values()];
         this.pending = new Map();
+        const done = this.gathering;
+        this.gathering = null;
         workerMetrics.batchSize().observe(batch.length);
         try {
           for (const generation of new Set(batch.map((entry) => entry.generation))) {
@@ -182,7 +249,9 @@ export class CacheWriter {
             }
           }
           this.observeLatency(batch.flatMap((entry) => entry.profile ?? []));
+          done?.resolve();
         } catch (error) {
+          done?.reject(error);
           // These changes are in Postgres; a resync brings them in once Redis answers again.
           this.failed(error);
           logger.warn({ err: this.lastError, changes: batch.length }, 'worker: cache write failed; resyncing');

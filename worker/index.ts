@@ -1,6 +1,7 @@
 // The standalone worker: LISTEN to Postgres, keep Redis equal to it.
 // Several may run at once; the cache's version gate makes that harmless.
 import { createProfileCache } from '../lib/cache/profile-cache';
+import { ChangeSourceError, dropIdleSlot, slotName, switchChangeSource } from '../lib/change-source';
 import { getConfig } from '../lib/config';
 import { closePool, getPool } from '../lib/db';
 import { logger } from '../lib/logger';
@@ -8,6 +9,7 @@ import { closeRedis, getRedis } from '../lib/redis';
 import { WORKER_ANNOUNCE_MS } from '../lib/ops/workers';
 import { CacheWriter } from './cache-writer';
 import { listenForever } from './listener';
+import { LogicalSource } from './logical-source';
 import { warnIfRedisEvictsAnyKey } from './redis-policy';
 import { serveMetrics } from './metrics';
 import { WorkerReporter } from './status';
@@ -38,7 +40,8 @@ async function main(): Promise<void> {
   cleanups.push(() => writer.drain());
   void warnIfRedisEvictsAnyKey(redis);
 
-  const reporter = new WorkerReporter(redis, pool, config.REDIS_PREFIX, writer);
+  const logical = config.CHANGE_SOURCE === 'logical' ? new LogicalSource(pool, writer, config.DATABASE_URL) : null;
+  const reporter = new WorkerReporter(redis, pool, config.REDIS_PREFIX, writer, logical);
   const metrics = await serveMetrics(config.WORKER_METRICS_PORT, config.WORKER_METRICS_HOST);
   reporter.status.metricsPort = metrics.port;
   cleanups.push(() => metrics.close());
@@ -59,6 +62,54 @@ async function main(): Promise<void> {
   const antiEntropy = setInterval(() => void writer.resync('periodic anti-entropy'), config.RESYNC_INTERVAL_MS);
   cleanups.push(() => clearInterval(antiEntropy));
 
+  logger.info({ id: reporter.status.id, prefix: config.REDIS_PREFIX, source: config.CHANGE_SOURCE }, `worker: starting (CHANGE_SOURCE=${config.CHANGE_SOURCE})`);
+  if (logical) {
+    // The cache follows the slot once the stream has caught up with what was
+    // committed before it started (and a resync has run, when one was needed).
+    writer.onResynced = announce;
+    await logical.run({
+      heartbeatMs: config.LISTEN_HEARTBEAT_MS,
+      signal: shutdown.signal,
+      onReady: () => {
+        reporter.setListening(true);
+        announce();
+      },
+      onLost: (reason) => {
+        reporter.setListening(false);
+        writer.failed(new Error(reason));
+        announce();
+      },
+    });
+  } else {
+    await runNotify(writer, reporter, announce, shutdown.signal);
+  }
+
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  logger.info('worker: stopped cleanly');
+}
+
+/**
+ * CHANGE_SOURCE=notify: LISTEN, make sure the notify trigger fires (and that
+ * no slot of ours is left holding WAL), then resync.
+ */
+async function runNotify(writer: CacheWriter, reporter: WorkerReporter, announce: () => void, signal: AbortSignal): Promise<void> {
+  const config = getConfig();
+  const pool = getPool();
+  const slot = slotName(config.DATABASE_URL);
+  let slotLeft = false;
+  const switchToNotify = async () => {
+    const result = await switchChangeSource(pool, { source: 'notify', databaseUrl: config.DATABASE_URL });
+    if (result.switched) logger.info('worker: switched the database to CHANGE_SOURCE=notify (notify trigger on)');
+    if (result.slotDropped) logger.info({ slot }, `worker: dropped replication slot ${slot}, left from CHANGE_SOURCE=logical`);
+    if (result.slotBusy !== null && !slotLeft) {
+      logger.warn(
+        { slot, pid: result.slotBusy },
+        `worker: replication slot ${slot} is still read by walsender pid ${result.slotBusy} (a worker with CHANGE_SOURCE=logical?); it holds WAL until dropped. This worker drops it once that worker stops; or stop it and run: SELECT pg_drop_replication_slot('${slot}');`,
+      );
+    }
+    slotLeft = result.slotBusy !== null;
+  };
+
   // A worker counts as listening (and web processes trust the cache it keeps)
   // only once it LISTENs and a resync since then has completed: before that
   // it may not know the database's epoch (a database without migration 0005,
@@ -67,20 +118,26 @@ async function main(): Promise<void> {
   writer.onResynced = () => {
     if (connected && !reporter.status.listening) reporter.setListening(true);
     announce();
+    if (slotLeft) void dropIdleSlot(pool, slot).then((result) => {
+      slotLeft = !result.slotDropped && result.slotBusy !== null;
+      if (result.slotDropped) logger.info({ slot }, `worker: dropped replication slot ${slot}, left from CHANGE_SOURCE=logical`);
+    }, () => undefined);
   };
 
-  logger.info({ id: reporter.status.id, prefix: config.REDIS_PREFIX }, 'worker: starting');
   await listenForever({
     connectionString: config.DATABASE_URL,
     heartbeatMs: config.LISTEN_HEARTBEAT_MS,
-    signal: shutdown.signal,
+    signal,
     onNotification: (payload) => writer.accept(payload),
     onListening: () => {
       connected = true;
-      // LISTEN first, then resync: anything committed before LISTEN is in the
-      // table, anything after arrives as a notification; the gate orders both.
-      // Announce at once, and again when the resync is done (onResynced).
-      void writer.resync('connected').finally(announce);
+      // LISTEN first, then the trigger on, then resync: anything committed
+      // before is in the table, anything after arrives as a notification; the
+      // gate orders both. Announce at once, and again when the resync is done.
+      void switchToNotify()
+        .catch((error: Error) => logger.warn({ err: error.message }, `worker: could not make sure the notify trigger fires (${error.message}); run \`npm run db:setup\``))
+        .then(() => writer.resync('connected'))
+        .finally(announce);
     },
     onLost: (reason) => {
       connected = false;
@@ -89,12 +146,11 @@ async function main(): Promise<void> {
       announce();
     },
   });
-
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  logger.info('worker: stopped cleanly');
 }
 
 main().catch((error) => {
-  logger.fatal({ err: error }, `worker: ${(error as Error).message}`);
+  // A setup the operator must change is one sentence, not a stack trace.
+  if (error instanceof ChangeSourceError) logger.fatal(`worker: ${error.message}`);
+  else logger.fatal({ err: error }, `worker: ${(error as Error).message}`);
   process.exit(1);
 });

@@ -22,7 +22,7 @@ export function backoffMs(attempt: number): number {
   return Math.round(capped / 2 + Math.random() * (capped / 2));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

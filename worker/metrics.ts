@@ -8,7 +8,7 @@ import { logger } from '../lib/logger';
 export const workerMetrics = {
   received: () =>
     metric('ripple_worker_notifications_total', (registers) =>
-      new Counter({ name: 'ripple_worker_notifications_total', help: 'Notifications received from PostgreSQL LISTEN', registers }),
+      new Counter({ name: 'ripple_worker_notifications_total', help: 'Changes received from PostgreSQL: NOTIFYs, or rows from the replication slot', registers }),
     ),
   applied: () =>
     metric('ripple_worker_cache_writes_applied_total', (registers) =>
@@ -33,7 +33,15 @@ export const workerMetrics = {
     ),
   listening: () =>
     metric('ripple_worker_listening', (registers) =>
-      new Gauge({ name: 'ripple_worker_listening', help: '1 while the LISTEN connection is up', registers }),
+      new Gauge({ name: 'ripple_worker_listening', help: '1 while the change source (LISTEN or the replication slot) is up and the cache follows it', registers }),
+    ),
+  slotLagBytes: () =>
+    metric('ripple_worker_slot_lag_bytes', (registers) =>
+      new Gauge({ name: 'ripple_worker_slot_lag_bytes', help: "CHANGE_SOURCE=logical: WAL written since the replication slot's confirmed position", registers }),
+    ),
+  slotLagSeconds: () =>
+    metric('ripple_worker_slot_lag_seconds', (registers) =>
+      new Gauge({ name: 'ripple_worker_slot_lag_seconds', help: 'CHANGE_SOURCE=logical: age of the oldest commit received from the slot and not yet in Redis (0 when caught up)', registers }),
     ),
   queueUsage: () =>
     metric('ripple_worker_notification_queue_usage', (registers) =>

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { announceWorker, retireWorker, type WorkerStatus } from '../lib/ops/workers';
 import type { CacheWriter } from './cache-writer';
+import type { LogicalSource } from './logical-source';
 import { workerMetrics } from './metrics';
 
 /**
@@ -19,6 +20,7 @@ export class WorkerReporter {
     private readonly pool: pg.Pool,
     private readonly prefix: string,
     private readonly writer: CacheWriter,
+    private readonly logical: LogicalSource | null = null,
   ) {
     this.status = {
       id: `${os.hostname()}-${process.pid}`,
@@ -37,6 +39,8 @@ export class WorkerReporter {
       queueHistory: [],
       metricsPort: null,
       commitToCache: null,
+      source: logical ? 'logical' : 'notify',
+      slot: null,
     };
   }
 
@@ -50,6 +54,7 @@ export class WorkerReporter {
     const { writer } = this;
     if (this.retired) return;
     this.status.queueUsage = await this.queueUsage();
+    if (this.logical) this.status.slot = await this.logical.status();
     if (this.status.queueUsage !== null) {
       this.status.queueHistory.push({ t: Date.now(), usage: this.status.queueUsage });
       // Keep the same few minutes as the latency window.

@@ -119,6 +119,8 @@ export function figures(status: SystemStatus) {
   const latestLag = lastValue(lag);
   const resyncs = workers.flatMap((worker) => (worker.lastResync ? [worker.lastResync] : [])).sort((a, b) => b.at.localeCompare(a.at));
   const queueNow = workers.reduce<number | null>((max, worker) => (worker.queueUsage === null ? max : Math.max(max ?? 0, worker.queueUsage)), null);
+  // CHANGE_SOURCE=logical: the slot as the worker streaming from it sees it.
+  const slot = (workers.find((worker) => worker.slot?.role === 'streaming') ?? workers.find((worker) => worker.slot))?.slot ?? null;
 
   return {
     from,
@@ -135,6 +137,8 @@ export function figures(status: SystemStatus) {
     streamP99: busy?.p99 ?? null,
     workerLag: latestLag,
     queuePercent: queueNow === null ? null : queueNow * 100,
+    slot,
+    standby: workers.filter((worker) => worker.slot?.role === 'standby').length,
     listening,
     workerCount: workers.length,
     webCount: status.web.list.length,

@@ -39,8 +39,8 @@ export function HealthPanel({ status }: { status: SystemStatus }) {
             key={worker.id}
             testId="health-worker"
             name={`Worker ${worker.host} · pid ${worker.pid}`}
-            ok={worker.listening}
-            detail={`${worker.listening ? 'listening' : 'not listening'} · started ${ago(worker.startedAt, now)}${worker.metricsPort ? ` · :${worker.metricsPort}/metrics` : ''}`}
+            ok={worker.listening || worker.slot?.role === 'standby'}
+            detail={`${worker.slot ? `${worker.slot.role === 'streaming' ? (worker.listening ? 'streaming' : 'catching up') : worker.slot.role === 'standby' ? 'standby (another worker streams)' : 'connecting'} · slot ${worker.slot.name}` : worker.listening ? 'listening' : 'not listening'} · started ${ago(worker.startedAt, now)}${worker.metricsPort ? ` · :${worker.metricsPort}/metrics` : ''}`}
             error={worker.plainError ? `${worker.plainError} (${ago(worker.lastErrorAt, now)})` : null}
           />
         ))}

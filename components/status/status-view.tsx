@@ -35,6 +35,13 @@ function writesOf(web: SystemStatus['web']['list'][number]) {
 }
 
 /** Says when a figure is older than the page's last step (another process's last announcement). */
+/** WAL bytes as people read them: 0 B, 812 B, 14.2 kB, 3.1 MB. */
+const bytes = (value: number | null) => {
+  if (value === null) return '–';
+  const [unit, size] = value >= 1e9 ? ['GB', 1e9] : value >= 1e6 ? ['MB', 1e6] : value >= 1e3 ? ['kB', 1e3] : ['B', 1];
+  return `${unit === 'B' ? value : (value / (size as number)).toFixed(1)} ${unit}`;
+};
+
 const asOf = (ageS: number | null) => (ageS === null ? '' : `, as of ${ageS} s ago`);
 
 const COALESCING =
@@ -81,16 +88,37 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
         <Tile testId="stat-changes-seen" label="Changes seen" value={f.changesSeen.toLocaleString('en-US')} raw={f.changesSeen} hint="by this web process since it started" />
         <Tile testId="stat-stream-latency" label="Commit → stream" value={ms(f.streamP50)} raw={f.streamP50} hint={`p50 · p99 ${ms(f.streamP99)} · latest ${f.stepS} s with changes`} />
         <Tile testId="stat-worker-lag" label="Worker lag" value={ms(f.workerLag)} raw={f.workerLag} hint="commit → cache, p99" />
-        <Tile
-          testId="stat-queue"
-          label="NOTIFY queue"
-          value={percent(f.queuePercent)}
-          raw={f.queuePercent}
-          // Break the function's name only at its underscores, never mid-word.
-          hint={<code>pg_<wbr />notification_<wbr />queue_<wbr />usage()</code>}
-        />
+        {f.slot ? (
+          <Tile
+            testId="stat-slot-lag"
+            label="Slot lag"
+            value={bytes(f.slot.lagBytes)}
+            raw={f.slot.lagBytes}
+            hint={
+              <>
+                <span data-testid="stat-slot-lag-ms">{f.slot.lagMs === null ? 'no worker streaming' : `${ms(f.slot.lagMs)} behind`}</span> · <code>{f.slot.name}</code>
+                {f.slot.walStatus && f.slot.walStatus !== 'reserved' ? ` · WAL ${f.slot.walStatus}` : ''}
+              </>
+            }
+          />
+        ) : (
+          <Tile
+            testId="stat-queue"
+            label="NOTIFY queue"
+            value={percent(f.queuePercent)}
+            raw={f.queuePercent}
+            // Break the function's name only at its underscores, never mid-word.
+            hint={<code>pg_<wbr />notification_<wbr />queue_<wbr />usage()</code>}
+          />
+        )}
         <Tile testId="stat-open-streams" label="Open streams" value={String(f.openStreams)} raw={f.openStreams} hint={`over ${webProcesses}`} />
-        <Tile testId="stat-workers" label="Workers listening" value={`${f.listening} / ${f.workerCount}`} raw={f.listening} />
+        <Tile
+          testId="stat-workers"
+          label="Workers listening"
+          value={`${f.listening} / ${f.workerCount}`}
+          raw={f.listening}
+          hint={f.standby ? `${f.standby} standby, waiting to take over the slot` : undefined}
+        />
         <Tile
           testId="stat-last-resync"
           label="Last resync"

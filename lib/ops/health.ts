@@ -5,7 +5,7 @@ import { logger } from '../logger';
 import { plainError } from './plain-error';
 import { getRedis } from '../redis';
 import { listWebProcesses, webId, webStatus, type WebLiveState } from './web-processes';
-import { listWorkers, type WorkerStatus } from './workers';
+import { listWorkers, type SlotStatus, type WorkerStatus } from './workers';
 
 type Check = { ok: boolean; ms: number; error?: string };
 
@@ -13,7 +13,14 @@ export type Health = {
   ok: boolean;
   postgres: Check;
   redis: Check;
-  worker: Check & { count: number; lagMs: number | null; notificationQueueUsage: number | null; workers: WorkerStatus[] };
+  worker: Check & {
+    count: number;
+    lagMs: number | null;
+    notificationQueueUsage: number | null;
+    /** CHANGE_SOURCE=logical: the slot as the worker streaming from it last announced it (else any worker's); null with notify. */
+    slot: SlotStatus | null;
+    workers: WorkerStatus[];
+  };
   /**
    * This web process's Redis subscription (without it, its streams hear
    * nothing) and what its streams are told; and every announced web
@@ -72,6 +79,7 @@ export async function checkHealth(): Promise<Health> {
     count: found.length,
     lagMs: largest(found.map((w) => w.lagMs)),
     notificationQueueUsage: largest(found.map((w) => w.queueUsage)),
+    slot: (found.find((w) => w.slot?.role === 'streaming') ?? found.find((w) => w.slot))?.slot ?? null,
     workers: found,
     ...(listening > 0
       ? {}

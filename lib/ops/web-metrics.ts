@@ -82,9 +82,57 @@ export function recordChange(updatedAt: string, listeners: number): void {
   streamWindow().record(ms);
 }
 
+/**
+ * CHANGE_SOURCE=logical: the replication slot's lag, as the workers last
+ * announced it (every web process reads the same announcements, so a cluster
+ * takes the largest, not the sum). No sample when no worker reads a slot.
+ */
+async function slotLag(): Promise<Array<{ slot: string; bytes: number | null; seconds: number | null }>> {
+  const [{ getRedis }, { listWorkers }, { getConfig }] = await Promise.all([import('../redis'), import('./workers'), import('../config')]);
+  const workers = await listWorkers(getRedis(), getConfig().REDIS_PREFIX).catch(() => []);
+  const bySlot = new Map<string, { slot: string; bytes: number | null; seconds: number | null }>();
+  for (const worker of workers) {
+    if (!worker.slot) continue;
+    const known = bySlot.get(worker.slot.name) ?? { slot: worker.slot.name, bytes: null, seconds: null };
+    if (worker.slot.lagBytes !== null) known.bytes = Math.max(known.bytes ?? 0, worker.slot.lagBytes);
+    if (worker.slot.lagMs !== null) known.seconds = Math.max(known.seconds ?? 0, worker.slot.lagMs / 1000);
+    bySlot.set(worker.slot.name, known);
+  }
+  return [...bySlot.values()];
+}
+
+const slotLagGauges = () => {
+  metric('ripple_slot_lag_bytes', (registers) =>
+    new Gauge({
+      name: 'ripple_slot_lag_bytes',
+      help: "CHANGE_SOURCE=logical: WAL written since the replication slot's confirmed position, as its worker announced it",
+      labelNames: ['slot'],
+      aggregator: 'max',
+      registers,
+      async collect() {
+        this.reset();
+        for (const lag of await slotLag()) if (lag.bytes !== null) this.set({ slot: lag.slot }, lag.bytes);
+      },
+    }),
+  );
+  return metric('ripple_slot_lag_seconds', (registers) =>
+    new Gauge({
+      name: 'ripple_slot_lag_seconds',
+      help: 'CHANGE_SOURCE=logical: age of the oldest commit the streaming worker received and has not yet put in Redis',
+      labelNames: ['slot'],
+      aggregator: 'max',
+      registers,
+      async collect() {
+        this.reset();
+        for (const lag of await slotLag()) if (lag.seconds !== null) this.set({ slot: lag.slot }, lag.seconds);
+      },
+    }),
+  );
+};
+
 /** Creates every series at zero, so a scraper sees them before the first request or change. */
 export function registerWebMetrics(): void {
-  for (const create of [requests, requestSeconds, messages, eventsSent, commitToStream]) create();
+  for (const create of [requests, requestSeconds, messages, eventsSent, commitToStream, slotLagGauges]) create();
 }
 
 /**

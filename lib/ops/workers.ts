@@ -29,6 +29,22 @@ export type WorkerStatus = {
   metricsPort: number | null;
   /** Notifications over the last minutes with their commit→cache latency. */
   commitToCache: RollingSnapshot | null;
+  /** Where this worker hears of changes (CHANGE_SOURCE); absent from workers older than it. */
+  source?: 'notify' | 'logical';
+  /** With CHANGE_SOURCE=logical: the replication slot and how far behind it is. */
+  slot?: SlotStatus | null;
+};
+
+export type SlotStatus = {
+  name: string;
+  /** streaming: this worker reads the slot; standby: another worker does, this one waits to take over. */
+  role: 'streaming' | 'standby' | 'connecting';
+  /** WAL written since the slot's confirmed position (pg_current_wal_lsn() - confirmed_flush_lsn). */
+  lagBytes: number | null;
+  /** Age of the oldest commit received and not yet in Redis; 0 when caught up; null unless streaming. */
+  lagMs: number | null;
+  /** pg_replication_slots.wal_status: reserved, extended, unreserved or lost (past max_slot_wal_keep_size). */
+  walStatus: string | null;
 };
 
 export async function announceWorker(redis: Redis, prefix: string, status: WorkerStatus): Promise<void> {

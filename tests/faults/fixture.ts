@@ -2,6 +2,9 @@ import { expect } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createProfileCache } from '../../lib/cache/profile-cache';
+import type { ChangeSource } from '../../lib/change-source';
+import { LISTEN_APPLICATION_NAME } from '../../worker/listener';
+import { REPLICATION_APPLICATION_NAME } from '../../worker/replication';
 import type { Profile } from '../../lib/profile';
 import { createProfile } from '../support/db';
 import { FAULTS_DATABASE_URL, FAULTS_REDIS_PREFIX, FAULTS_WEB_PORTS } from '../support/env';
@@ -11,16 +14,32 @@ import { startWatcher, startWriter } from './load';
 export const WATCHED = ['fault_a', 'fault_b', 'fault_c', 'fault_d', 'fault_e'];
 
 /** Web and worker processes, a writer and an SSE watcher, all pointed at one database and one Redis. */
-export async function startSystem({ redisUrl, databaseUrl = FAULTS_DATABASE_URL, webs = 1, workers = 1 }: { redisUrl: string; databaseUrl?: string; webs?: number; workers?: number }) {
+export async function startSystem({
+  redisUrl,
+  databaseUrl = FAULTS_DATABASE_URL,
+  webs = 1,
+  workers = 1,
+  source = 'notify',
+  env: extra = {},
+}: {
+  redisUrl: string;
+  databaseUrl?: string;
+  webs?: number;
+  workers?: number;
+  source?: ChangeSource;
+  env?: Record<string, string>;
+}) {
   const env = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: FAULTS_REDIS_PREFIX,
+    CHANGE_SOURCE: source,
     // Fast anti-entropy and heartbeat so every recovery fits the 5 s budget.
     RESYNC_INTERVAL_MS: '1000',
     LISTEN_HEARTBEAT_MS: '1000',
     // Info level: some tests read what the processes say they did.
     LOG_LEVEL: 'info',
+    ...extra,
   };
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   pool.on('error', () => undefined);
@@ -85,15 +104,20 @@ export async function startSystem({ redisUrl, databaseUrl = FAULTS_DATABASE_URL,
   };
 }
 
-/** The worker's LISTEN backend (one worker runs), ignoring a backend known to be dead. */
-export async function listenBackendPid(pool: pg.Pool, besides?: number): Promise<number> {
+/**
+ * The backend that feeds the worker (one worker runs): its LISTEN connection,
+ * or with CHANGE_SOURCE=logical the walsender reading its slot; a backend
+ * known to be dead is ignored.
+ */
+export async function listenBackendPid(pool: pg.Pool, besides?: number, source: ChangeSource = 'notify'): Promise<number> {
+  const name = source === 'logical' ? REPLICATION_APPLICATION_NAME : LISTEN_APPLICATION_NAME;
   return waitFor(async () => {
     const { rows } = await pool.query<{ pid: number }>(
-      "SELECT pid FROM pg_stat_activity WHERE application_name = 'ripple-worker-listen' AND datname = current_database() AND pid IS DISTINCT FROM $1",
-      [besides ?? null],
+      'SELECT pid FROM pg_stat_activity WHERE application_name = $2 AND datname = current_database() AND pid IS DISTINCT FROM $1',
+      [besides ?? null, name],
     );
     return rows.length === 1 && rows[0].pid;
-  }, 'exactly one LISTEN backend', 10_000);
+  }, `exactly one ${source === 'logical' ? 'walsender' : 'LISTEN backend'}`, 10_000);
 }
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

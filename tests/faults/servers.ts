@@ -34,10 +34,10 @@ function postgresBin(name: string): string {
   return path.join(root, version, 'bin', name);
 }
 
-export type PrivatePostgres = { url: string; start(): Promise<void>; stop(): Promise<void>; remove(): Promise<void> };
+export type PrivatePostgres = { url: string; start(more?: string[]): Promise<void>; stop(): Promise<void>; remove(): Promise<void> };
 
 /** A throwaway cluster; as root it runs as the postgres user, since PostgreSQL refuses root. */
-export function privatePostgres(port: number, { settings = [] }: { settings?: string[] } = {}): PrivatePostgres {
+export function privatePostgres(port: number, { settings = [], database = 'ripple_faults_pg' }: { settings?: string[]; database?: string } = {}): PrivatePostgres {
   const dir = mkdtempSync(path.join(tmpdir(), 'ripple-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) chownSync(dir, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout));
@@ -49,13 +49,14 @@ export function privatePostgres(port: number, { settings = [] }: { settings?: st
   const data = path.join(dir, 'data');
   let initialised = false;
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/ripple_faults_pg`,
-    async start() {
+    url: `postgres://postgres@127.0.0.1:${port}/${database}`,
+    /** Starts it (initdb the first time), with these settings and any more given to this start only. */
+    async start(more: string[] = []) {
       if (!initialised) {
         run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
         initialised = true;
       }
-      const extra = settings.map((setting) => ` -c ${setting}`).join('');
+      const extra = [...settings, ...more].map((setting) => ` -c ${setting}`).join('');
       run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off${extra}`, 'start']);
     },
     async stop() {

@@ -34,6 +34,8 @@ describe('npm start brings up project-local servers when nothing answers', () =>
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     expect((await client.query('SELECT count(*)::int AS n FROM profiles')).rows[0].n).toBe(0);
+    // Ready for CHANGE_SOURCE=logical as it is.
+    expect((await client.query('SHOW wal_level')).rows[0].wal_level).toBe('logical');
     await client.end();
 
     const redis = new Redis(redisUrl);

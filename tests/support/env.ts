@@ -33,7 +33,16 @@ export const LIVE_POSTGRES_PORT = 5512 + offset;
 export const LIVE_REDIS_PORT = 6413 + offset;
 export const LIVE_PROXY_PORT = 6414 + offset;
 
-export const FAULTS_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_faults${suffix}`;
+// The fault suite runs both change sources, so its database lives on a private
+// cluster with wal_level=logical (started by its global setup): the machine's
+// PostgreSQL on 5432 is never reconfigured.
+export const FAULTS_LOGICAL_POSTGRES_PORT = 5513 + offset;
+export const FAULTS_DATABASE_URL = `postgres://postgres@127.0.0.1:${FAULTS_LOGICAL_POSTGRES_PORT}/ripple_test_faults${suffix}`;
+// The replication slot's own faults: another database on that cluster, and a private Redis it may pause.
+export const FAULTS_SLOT_DATABASE_URL = `postgres://postgres@127.0.0.1:${FAULTS_LOGICAL_POSTGRES_PORT}/ripple_test_slot${suffix}`;
+export const FAULTS_SLOT_REDIS_PORT = 6415 + offset;
+// A private cluster started with wal_level=replica, then logical, for the change-source setup tests.
+export const CHANGE_SOURCE_POSTGRES_PORT = 5514 + offset;
 export const FAULTS_REDIS_PREFIX = `ripple-test-faults${suffix}:`;
 export const FAULTS_REDIS_PORT = 6411 + offset;
 export const FAULTS_POSTGRES_PORT = 5511 + offset;

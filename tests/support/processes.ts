@@ -71,7 +71,11 @@ export function spawnWorker(env: Record<string, string> = {}): Started {
   return start(process.execPath, ['--enable-source-maps', 'dist/worker.js'], { LOG_LEVEL: 'info', ...env });
 }
 
-/** A real worker process, as production runs it (dist/worker.js), resolved once it has LISTENed and finished its first resync. */
+/**
+ * A real worker process, as production runs it (dist/worker.js), resolved once
+ * it has LISTENed and finished its first resync, or (CHANGE_SOURCE=logical)
+ * caught up with its slot or started waiting for another worker's.
+ */
 export async function startWorker(env: Record<string, string> = {}): Promise<Started> {
   assertBuilt();
   // info level: readiness is read from the worker's own "resynced" line.
@@ -79,7 +83,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Sta
   try {
     await waitFor(() => {
       if (worker.child.exitCode !== null) throw new Error(`the worker exited: ${worker.output()}`);
-      return /resynced \d+ profiles/.test(worker.output());
+      return /resynced \d+ profiles|caught up with slot|this one waits and takes over/.test(worker.output());
     }, 'the worker to listen and resync', 15_000);
   } catch (error) {
     await worker.kill();
