@@ -81,6 +81,9 @@ describe('one web process per core, all on one port', () => {
   });
 
   it('a write answered by one process reaches the streams every process holds; killing one loses no other process\'s streams', async () => {
+    // The primary hands connections only to processes already listening: wait until both are,
+    // or on a busy machine all six streams can land on the first one up.
+    await waitFor(async () => (await webProcesses(web.child.pid!)).length === 2, 'both web processes to announce themselves', 30_000);
     const streams = await Promise.all(Array.from({ length: 6 }, () => openStream('cluster_user')));
     try {
       // Every process announces its open streams: both must hold some.
