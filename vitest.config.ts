@@ -40,6 +40,21 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          name: 'cluster',
+          include: ['tests/cluster/**/*.test.ts'],
+          environment: 'node',
+          // Starts a private six-node Redis Cluster and a database of its own (tests/support/env.ts).
+          globalSetup: ['tests/cluster/global-setup.ts'],
+          env: { ...testEnv },
+          // One cluster, one database: a primary killed in one file must not surprise another.
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+        },
+      },
     ],
   },
 });

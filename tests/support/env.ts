@@ -48,6 +48,16 @@ export const FAULTS_REDIS_PORT = 6411 + offset;
 export const FAULTS_POSTGRES_PORT = 5511 + offset;
 export const FAULTS_WEB_PORTS = [3133 + offset, 3134 + offset] as const;
 
+// The Redis Cluster suite (tests/cluster): six nodes of its own from CLUSTER_BASE_PORT
+// (cluster bus ports 10000 higher), clear of the 7101 that `npm run redis:cluster`
+// starts by default, so a developer's cluster and a test run live side by side.
+export const CLUSTER_BASE_PORT = 7111 + offset;
+export const CLUSTER_PORTS = Array.from({ length: 6 }, (_, i) => CLUSTER_BASE_PORT + i);
+export const CLUSTER_REDIS_URL = `redis-cluster://${CLUSTER_PORTS.map((port) => `127.0.0.1:${port}`).join(',')}`;
+export const CLUSTER_DATABASE_URL = `postgres://postgres@127.0.0.1:5432/ripple_test_cluster${suffix}`;
+export const CLUSTER_REDIS_PREFIX = `ripple-test-cluster${suffix}:`;
+export const CLUSTER_WEB_PORTS = [3141 + offset, 3142 + offset] as const;
+
 export const testEnv = {
   DATABASE_URL: TEST_DATABASE_URL,
   REDIS_URL: TEST_REDIS_URL,
