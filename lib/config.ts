@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRedisUrl } from './redis-url';
 
 // The only module that reads process.env: everything else asks for getConfig(),
 // so a bad environment fails at start-up with one readable message.
@@ -8,9 +9,16 @@ const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL, e.g. postgres://postgres@localhost:5432/ripple')
     .default('postgres://postgres@localhost:5432/ripple'),
+  // One Redis, or a Redis Cluster by its seed nodes: see lib/redis-url.ts and README "Redis Cluster".
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// URL, e.g. redis://127.0.0.1:6379')
+    .superRefine((value, context) => {
+      try {
+        parseRedisUrl(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
     .default('redis://127.0.0.1:6379'),
   // Every key and pub/sub channel starts with this, so a test run and the demo on
   // one Redis never see each other (pub/sub ignores the Redis db number).

@@ -5,7 +5,8 @@ import { ChangeSourceError, dropIdleSlot, slotName, switchChangeSource } from '.
 import { getConfig } from '../lib/config';
 import { closePool, getPool } from '../lib/db';
 import { logger } from '../lib/logger';
-import { closeRedis, getRedis } from '../lib/redis';
+import { closeRedis, getRedis, isCluster } from '../lib/redis';
+import { watchPrimaries } from './cluster-watch';
 import { WORKER_ANNOUNCE_MS } from '../lib/ops/workers';
 import { CacheWriter } from './cache-writer';
 import { listenForever } from './listener';
@@ -57,6 +58,10 @@ async function main(): Promise<void> {
     if (redisWasReady) void writer.resync('Redis reconnected');
     redisWasReady = true;
   });
+
+  // On a cluster, a failover can lose the last writes a primary had not yet
+  // passed to its replica: a new primary anywhere means a resync.
+  if (isCluster(redis)) cleanups.push(watchPrimaries(redis, (reason) => void writer.resync(reason)));
 
   // Anti-entropy: NOTIFY is at-most-once, so never trust it alone.
   const antiEntropy = setInterval(() => void writer.resync('periodic anti-entropy'), config.RESYNC_INTERVAL_MS);

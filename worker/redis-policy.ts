@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis';
 import { logger } from '../lib/logger';
 
 /**
@@ -7,7 +7,7 @@ import { logger } from '../lib/logger';
  * next resync. Says so at start when Redis may evict any key. Managed Redis
  * often disables CONFIG: then there is nothing to check.
  */
-export async function warnIfRedisEvictsAnyKey(redis: Redis): Promise<void> {
+export async function warnIfRedisEvictsAnyKey(redis: RedisClient): Promise<void> {
   try {
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
     if (policy?.startsWith('allkeys-')) {

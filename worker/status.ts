@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis';
 import type pg from 'pg';
 import { announceWorker, retireWorker, type WorkerStatus } from '../lib/ops/workers';
 import type { CacheWriter } from './cache-writer';
@@ -16,7 +16,7 @@ export class WorkerReporter {
   private retired = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly pool: pg.Pool,
     private readonly prefix: string,
     private readonly writer: CacheWriter,

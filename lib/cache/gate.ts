@@ -1,12 +1,14 @@
 // The Lua scripts that order every cache write. Each touches only the keys it
-// is given (profile hashes, or the one epoch hash), so a later change can group
-// a call's keys by Redis Cluster slot without changing what a script means.
+// is given (profile hashes of one bucket, or the one epoch hash) and publishes
+// only on channels of the same hash tag, so on a Redis Cluster every call runs
+// on one shard (lib/cache/keyspace.ts).
 
 /**
  * The version gate. Check and write happen in one script so no other writer
  * can slip in between; it PUBLISHes only what it applied, so subscribers never
- * hear a value that the cache refused. One call gates many profiles: with one
- * call per profile, per-command overhead was most of what a resync cost.
+ * hear a value that the cache refused: on the profile's own channel and on
+ * the firehose channel. One call gates many profiles: with one call per
+ * profile, per-command overhead was most of what a resync cost.
  *
  * A profile hash holds `version`, `gen` (the cache generation the value was
  * read under, see the epoch below) and either `data` (the profile's JSON, with
@@ -19,18 +21,26 @@
  *
  * The writer builds the payloads, so the script copies no strings (a resync
  * of 100,000 profiles spent a third of its time in Lua string building).
- * KEYS profile hashes. ARGV[1] channel, ARGV[2] generation, ARGV[3] marker TTL
- * in ms, then per key a version and a payload: the profile's JSON, or "-" and
- * the deletion's JSON for a missing marker.
+ * KEYS profile hashes. ARGV[1] PUBLISH or SPUBLISH, ARGV[2] generation, ARGV[3]
+ * marker TTL in ms, ARGV[4] the firehose channel, ARGV[5] the length of the
+ * keys' common prefix and ARGV[6] the channels' (a profile's channel is
+ * ARGV[6] followed by its key past ARGV[5] characters, so no name is sent
+ * twice), then per key a version and a payload: the profile's JSON, or "-"
+ * and the deletion's JSON for a missing marker.
  * Returns { applied, the newest generation seen, { index, cached version }...
  * for rows the cache holds at a higher version than the one offered }.
  */
 export const PUT_IF_NEWER = `
-local channel, gen, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local publish, gen, ttl, firehose = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local skip, channels = tonumber(ARGV[5]), ARGV[6]
 local applied, newest, ahead = 0, gen, {}
+local function announce(key, message)
+  redis.call(publish, channels .. string.sub(key, skip + 1), message)
+  redis.call(publish, firehose, message)
+end
 for i, key in ipairs(KEYS) do
-  local version = tonumber(ARGV[2 * i + 2])
-  local payload = ARGV[2 * i + 3]
+  local version = tonumber(ARGV[2 * i + 5])
+  local payload = ARGV[2 * i + 6]
   local missing = string.byte(payload, 1) == 45
   local current = redis.call('HMGET', key, 'version', 'gen', 'missing')
   local cv, cg = tonumber(current[1]), tonumber(current[2]) or 0
@@ -51,14 +61,14 @@ for i, key in ipairs(KEYS) do
       if cv then redis.call('HDEL', key, 'data') end
       redis.call('PEXPIRE', key, ttl)
       -- Version 0 (a name that never existed) changes nothing anyone shows.
-      if version > 0 then redis.call('PUBLISH', channel, string.sub(payload, 2)) end
+      if version > 0 then announce(key, string.sub(payload, 2)) end
     else
       redis.call('HSET', key, 'version', version, 'gen', gen, 'data', payload)
       if current[3] then
         redis.call('HDEL', key, 'missing')
         redis.call('PERSIST', key)
       end
-      redis.call('PUBLISH', channel, payload)
+      announce(key, payload)
     end
     applied = applied + 1
   end
@@ -72,7 +82,8 @@ return { applied, newest, ahead }
  * a double until 2255, so it stays larger even after a FLUSHALL or a restart
  * lost the old one), published
  * in the same step so web processes hear of it before anything written under it.
- * KEYS[1] the epoch hash. ARGV[1] the database's epoch, ARGV[2] the channel.
+ * KEYS[1] the epoch hash. ARGV[1] the database's epoch, ARGV[2] the channel,
+ * ARGV[3] PUBLISH or SPUBLISH.
  * Returns { generation, 1 if it changed }.
  */
 export const ADOPT_EPOCH = `
@@ -84,6 +95,6 @@ local previous = tonumber(current[2]) or 0
 if gen <= previous then gen = previous + 1 end
 local text = string.format('%d', gen)
 redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'generation', text)
-redis.call('PUBLISH', ARGV[2], '{"epoch":"' .. ARGV[1] .. '","generation":' .. text .. '}')
+redis.call(ARGV[3], ARGV[2], '{"epoch":"' .. ARGV[1] .. '","generation":' .. text .. '}')
 return { gen, 1 }
 `;

@@ -1,8 +1,9 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { getConfig } from '../config';
 import { profileSchema, type Profile } from '../profile';
-import { getRedis, scanKeys } from '../redis';
+import { getRedis, isCluster, scanKeys, unlinkKeys, type RedisClient } from '../redis';
 import { ADOPT_EPOCH, PUT_IF_NEWER } from './gate';
+import { createKeyspace } from './keyspace';
 
 // Keys per script call: Redis runs one script at a time, and a call this size
 // holds it for about a millisecond.
@@ -32,7 +33,11 @@ export type CacheEpoch = { epoch: string; generation: number };
 type GatedPipeline = ChainableCommander & {
   putIfNewer(keyCount: number, ...keysAndArgs: (string | number)[]): ChainableCommander;
 };
-type GatedRedis = Redis & { adoptEpoch(keyCount: number, ...keysAndArgs: string[]): Promise<[number, number]> };
+type GatedRedis = RedisClient & {
+  putIfNewer(keyCount: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  adoptEpoch(keyCount: number, ...keysAndArgs: string[]): Promise<[number, number]>;
+};
+type Reply = [Error | null, unknown];
 
 export function isMissing(known: Known | undefined): known is Missing {
   return (known as Missing | undefined)?.missing === true;
@@ -82,38 +87,74 @@ export function decodeMessage(text: string): CacheMessage | null {
 
 export type ProfileCache = ReturnType<typeof createProfileCache>;
 
-export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs = getConfig().CACHE_MISSING_TTL_MS } = {}) {
+export function createProfileCache(redis: RedisClient, prefix: string, { missingTtlMs = getConfig().CACHE_MISSING_TTL_MS } = {}) {
   if (!('putIfNewer' in redis)) {
     // defineCommand sends EVALSHA and falls back to EVAL after a Redis restart or SCRIPT FLUSH.
     redis.defineCommand('putIfNewer', { lua: PUT_IF_NEWER });
     redis.defineCommand('adoptEpoch', { lua: ADOPT_EPOCH });
   }
-  const key = (username: string) => `${prefix}profile:${username}`;
-  const channel = `${prefix}profile-changes`;
-  const epochKey = `${prefix}epoch`;
-  const epochChannel = `${prefix}epoch-changes`;
+  const cluster = isCluster(redis);
+  const keyspace = createKeyspace(prefix, cluster);
+  const { epochKey, epochChannel } = keyspace;
+  const key = keyspace.profileKey;
+  const keyPrefixLength = `${prefix}profile:`.length;
+  const channelPrefix = `${prefix}profile-changes:`;
   const encoded = (profile: Profile): EncodedProfile => ({ username: profile.username, version: profile.version, json: encodeProfile(profile) });
+
+  /**
+   * Many commands in one round trip: one pipeline on one Redis; on a cluster,
+   * separate commands sent without waiting for each other's replies (an
+   * ioredis pipeline there must stay on one node, and its auto-pipelining
+   * refuses scripts). Replies in order, errors in place.
+   */
+  async function batch(commands: Array<[(pipeline: GatedPipeline) => unknown, () => Promise<unknown>]>): Promise<Reply[]> {
+    if (!cluster) {
+      const pipeline = redis.pipeline() as GatedPipeline;
+      for (const [queue] of commands) queue(pipeline);
+      return ((await pipeline.exec()) ?? []) as Reply[];
+    }
+    const settled = await Promise.allSettled(commands.map(([, send]) => send()));
+    return settled.map((result): Reply => (result.status === 'fulfilled' ? [null, result.value] : [result.reason as Error, null]));
+  }
+
+  const hmgetMany = (usernames: string[], fields: string[]) =>
+    batch(usernames.map((username) => [(pipeline) => pipeline.hmget(key(username), ...fields), () => redis.hmget(key(username), ...fields)]));
 
   /** Every write goes through the gate, under the generation the writer read its data in. */
   async function write(entries: CacheWrite[], generation: number): Promise<WriteResult> {
     const result: WriteResult = { applied: 0, newestGeneration: generation, ahead: [] };
     if (entries.length === 0) return result;
-    const pipeline = redis.pipeline() as GatedPipeline;
-    const chunks: CacheWrite[][] = [];
-    for (let start = 0; start < entries.length; start += KEYS_PER_CALL) {
-      const chunk = entries.slice(start, start + KEYS_PER_CALL);
-      chunks.push(chunk);
-      const args: (string | number)[] = chunk.map((entry) => key(entry.username));
-      args.push(channel, String(generation), missingTtlMs);
-      // Stored and published as is: the generation first, then the profile's own members.
-      const tag = `{"generation":${generation},`;
-      for (const entry of chunk) {
-        if ('missing' in entry) args.push(entry.version, `-${tag}"username":${JSON.stringify(entry.username)},"version":${entry.version},"deleted":true}`);
-        else args.push(entry.version, tag + entry.json.slice(1));
-      }
-      pipeline.putIfNewer(chunk.length, ...args);
+    // One call per group of at most KEYS_PER_CALL keys: a bucket's on a cluster, anyone's on one Redis.
+    const groups = new Map<number, CacheWrite[]>();
+    for (const entry of entries) {
+      const group = keyspace.group(entry.username);
+      const list = groups.get(group);
+      if (list) list.push(entry);
+      else groups.set(group, [entry]);
     }
-    const replies = (await pipeline.exec()) ?? [];
+    const chunks: CacheWrite[][] = [];
+    const calls: Array<(string | number)[]> = [];
+    // Stored and published as is: the generation first, then the profile's own members.
+    const tag = `{"generation":${generation},`;
+    for (const group of groups.values()) {
+      for (let start = 0; start < group.length; start += KEYS_PER_CALL) {
+        const chunk = group.slice(start, start + KEYS_PER_CALL);
+        chunks.push(chunk);
+        const args: (string | number)[] = chunk.map((entry) => key(entry.username));
+        args.push(keyspace.publish, String(generation), missingTtlMs, keyspace.firehoseChannel(chunk[0].username), keyPrefixLength, channelPrefix);
+        for (const entry of chunk) {
+          if ('missing' in entry) args.push(entry.version, `-${tag}"username":${JSON.stringify(entry.username)},"version":${entry.version},"deleted":true}`);
+          else args.push(entry.version, tag + entry.json.slice(1));
+        }
+        calls.push(args);
+      }
+    }
+    const replies = await batch(
+      calls.map((args, index) => [
+        (pipeline) => pipeline.putIfNewer(chunks[index].length, ...args),
+        () => (redis as GatedRedis).putIfNewer(chunks[index].length, ...args),
+      ]),
+    );
     replies.forEach(([error, value], index) => {
       if (error) throw error;
       const [applied, newest, ahead] = value as [number, number, number[]];
@@ -128,7 +169,9 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
   }
 
   return {
-    channel,
+    keyspace,
+    /** The firehose channel on one Redis (every change, as before channels per profile). */
+    channel: keyspace.firehoseChannels[0],
     epochChannel,
     epochKey,
     key,
@@ -153,15 +196,9 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
       const known = new Map<string, Known>();
       let newer = false;
       if (usernames.length === 0) return { known, newer };
-      let results: Array<[Error | null, unknown]>;
-      if (usernames.length === 1) {
-        // The common case (one profile per GET) without a pipeline's overhead.
-        results = [[null, await redis.hmget(key(usernames[0]), 'gen', 'version', 'data')]];
-      } else {
-        const pipeline = redis.pipeline();
-        for (const username of usernames) pipeline.hmget(key(username), 'gen', 'version', 'data');
-        results = (await pipeline.exec()) ?? [];
-      }
+      // The common case (one profile per GET) without a pipeline's overhead.
+      const results: Reply[] =
+        usernames.length === 1 ? [[null, await redis.hmget(key(usernames[0]), 'gen', 'version', 'data')]] : await hmgetMany(usernames, ['gen', 'version', 'data']);
       results.forEach(([error, value], index) => {
         if (error) throw error;
         const [gen, version, data] = value as [string | null, string | null, string | null];
@@ -190,11 +227,9 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
     async getMany(usernames: string[]): Promise<Map<string, Profile>> {
       const found = new Map<string, Profile>();
       if (usernames.length === 0) return found;
-      const pipeline = redis.pipeline();
-      for (const username of usernames) pipeline.hget(key(username), 'data');
-      const results = (await pipeline.exec()) ?? [];
+      const results = await hmgetMany(usernames, ['data']);
       results.forEach(([error, value], index) => {
-        const profile = error ? null : decodeProfile(value as string | null);
+        const profile = error ? null : decodeProfile((value as [string | null])[0]);
         if (profile) found.set(usernames[index], profile);
       });
       return found;
@@ -203,9 +238,7 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
     /** Version, generation and kind of each cached entry, for the orphan pass. */
     async entries(usernames: string[]): Promise<Map<string, { version: number; generation: number; missing: boolean }>> {
       const found = new Map<string, { version: number; generation: number; missing: boolean }>();
-      const pipeline = redis.pipeline();
-      for (const username of usernames) pipeline.hmget(key(username), 'version', 'gen', 'missing');
-      const results = (await pipeline.exec()) ?? [];
+      const results = await hmgetMany(usernames, ['version', 'gen', 'missing']);
       results.forEach(([error, value], index) => {
         if (error) throw error;
         const [version, gen, missing] = value as [string | null, string | null, string | null];
@@ -216,14 +249,13 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
 
     /** Every username the cache holds an entry for, a page at a time. */
     async *usernames(): AsyncGenerator<string[]> {
-      const start = `${prefix}profile:`.length;
-      for await (const keys of scanKeys(redis, `${prefix}profile:*`, 1_000)) yield keys.map((cached) => cached.slice(start));
+      for await (const keys of scanKeys(redis, keyspace.profilePattern, 1_000)) yield keys.map(keyspace.usernameOf);
     },
 
     /** Drops every cached profile and marker (a new epoch); returns how many. */
     async emptyProfiles(): Promise<number> {
       let removed = 0;
-      for await (const keys of scanKeys(redis, `${prefix}profile:*`, 1_000)) removed += await redis.unlink(...keys);
+      for await (const keys of scanKeys(redis, keyspace.profilePattern, 1_000)) removed += await unlinkKeys(redis, keys);
       return removed;
     },
 
@@ -236,7 +268,7 @@ export function createProfileCache(redis: Redis, prefix: string, { missingTtlMs 
     /** Makes the database's epoch the cache's (see ADOPT_EPOCH). */
     async adoptEpoch(epoch: string): Promise<{ generation: number; changed: boolean }> {
       if (!/^[A-Za-z0-9._-]{1,200}$/.test(epoch)) throw new Error(`cache_epoch() returned "${epoch.slice(0, 50)}", which is not an epoch`);
-      const [generation, changed] = await (redis as GatedRedis).adoptEpoch(1, epochKey, epoch, epochChannel);
+      const [generation, changed] = await (redis as GatedRedis).adoptEpoch(1, epochKey, epoch, epochChannel, keyspace.publish);
       return { generation: Number(generation), changed: changed === 1 };
     },
   };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '../redis';
 
 type Count = { pending: number; known: number };
 
@@ -18,7 +18,7 @@ export class ReadLimiter {
   private readonly limit: number;
 
   constructor(
-    private readonly redis: () => Redis,
+    private readonly redis: () => RedisClient,
     private readonly prefix: string,
     perSecond: number,
     private readonly windowS = 10,
@@ -48,20 +48,30 @@ export class ReadLimiter {
     const counts = this.counts;
     const sending = [...counts].filter(([, count]) => count.pending > 0).map(([client, count]) => ({ client, count, sent: count.pending }));
     if (sending.length === 0) return;
-    const pipeline = this.redis().pipeline();
-    for (const { client, sent } of sending) {
-      const key = `${this.prefix}readlimit:${window}:${client}`;
-      pipeline.incrby(key, sent).pexpire(key, this.windowS * 2_000);
-    }
+    const redis = this.redis();
+    const keyOf = (client: string) => `${this.prefix}readlimit:${window}:${client}`;
+    const ttlMs = this.windowS * 2_000;
     let results: Array<[Error | null, unknown]> | null;
     try {
-      results = await pipeline.exec();
+      if (isCluster(redis)) {
+        // Clients' keys live on different nodes: one command each, none waiting for another.
+        results = await Promise.all(
+          sending.map(async ({ client, sent }): Promise<[Error | null, unknown]> => {
+            const [total] = await Promise.all([redis.incrby(keyOf(client), sent), redis.pexpire(keyOf(client), ttlMs)]);
+            return [null, total];
+          }),
+        );
+      } else {
+        const pipeline = redis.pipeline();
+        for (const { client, sent } of sending) pipeline.incrby(keyOf(client), sent).pexpire(keyOf(client), ttlMs);
+        results = ((await pipeline.exec()) ?? []).filter((_, index) => index % 2 === 0);
+      }
     } catch {
       // Redis is down: keep counting here; the next flush tries again.
       return;
     }
     sending.forEach(({ count, sent }, index) => {
-      const [error, total] = results?.[index * 2] ?? [new Error('no reply'), null];
+      const [error, total] = results?.[index] ?? [new Error('no reply'), null];
       if (error || typeof total !== 'number') return;
       // What was sent is now in the total; what arrived meanwhile stays pending.
       count.pending -= sent;

@@ -1,15 +1,16 @@
-import type { Redis } from 'ioredis';
+import type { Keyspace } from '../cache/keyspace';
 import { decodeMessage, getProfileCache, type CacheEpoch } from '../cache/profile-cache';
 import { logger } from '../logger';
 import type { Profile } from '../profile';
-import { createRedis } from '../redis';
-import { countOpenStreamsWith, recordChange } from '../ops/web-metrics';
+import { getRedis, redisTarget } from '../redis';
+import type { RedisTarget } from '../redis-url';
+import { countChannelsWith, countOpenStreamsWith, recordChange } from '../ops/web-metrics';
 import { plainError } from '../ops/plain-error';
 import { reportLiveStateWith, startWebAnnouncer } from '../ops/web-processes';
 import { adoptEpoch, currentEpoch, getEpoch, onEpochChange, refreshEpoch } from './epoch';
 import { profileFrame, samePipeline, type PipelineState } from './frames';
 import { onWorkerStateChange, watchPipeline, workerState } from './pipeline';
-import { RedisSubscription, type SubscriptionState } from './subscription';
+import { ChannelSubscription, type SubscriptionState } from './subscription';
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
@@ -31,31 +32,43 @@ export const SUBSCRIPTION_LOST = 'This web server lost its Redis subscription; r
 
 /**
  * One Redis subscription per web process, fanned out to every open stream.
- * Listeners register per username (or for everything), so an event costs one
- * map lookup, not a scan of every stream. Until the subscription is confirmed
- * (lib/live/subscription.ts) streams are told changes are not flowing; each
- * time it is, they send a fresh snapshot.
+ * It subscribes to a profile's channel when the first stream watching that
+ * profile opens and leaves it when the last one closes, so the process hears
+ * only changes someone here watches; a stream of every profile adds the
+ * firehose channels, and with them every change. Listeners register per
+ * username (or for everything), so an event costs one map lookup, not a scan
+ * of every stream. Until the subscription is confirmed (lib/live/subscription.ts)
+ * streams are told changes are not flowing; each time a channel they watch is
+ * confirmed again after a loss, they send a fresh snapshot.
  */
 export class LiveHub {
   private readonly byUsername = new Map<string, Set<LiveListener>>();
   private readonly everything = new Set<LiveListener>();
   private readonly listeners = new Set<LiveListener>();
+  private readonly firehose: Set<string>;
+  private readonly usernameOf = new Map<string, string>();
   private pipeline: PipelineState = { live: false, reason: NOT_SUBSCRIBED };
-  private readonly subscription: RedisSubscription;
+  private readonly subscription: ChannelSubscription;
   private readonly unwatch: Array<() => void>;
 
-  constructor(subscriber: Redis, channels: { profiles: string; epoch: string }) {
-    this.subscription = new RedisSubscription(subscriber, [channels.profiles, channels.epoch], {
-      message: (channel, message) => (channel === channels.epoch ? this.epochMessage(message) : this.dispatch(message)),
-      confirmed: (again) => {
-        if (again || this.listeners.size > 0) logger.info({ listeners: this.size }, 'live: subscription confirmed; sending fresh snapshots');
-        // Epoch messages published while unsubscribed are gone too.
-        void refreshEpoch().catch(() => undefined);
-        for (const listener of [...this.listeners]) listener.onResubscribed();
-        this.updatePipeline();
+  constructor(
+    private readonly keyspace: Keyspace,
+    target: RedisTarget,
+  ) {
+    this.firehose = new Set(keyspace.firehoseChannels);
+    this.subscription = new ChannelSubscription(
+      target,
+      [keyspace.epochChannel],
+      {
+        message: (channel, message) => {
+          if (channel === keyspace.epochChannel) this.epochMessage(message);
+          else this.dispatch(message, this.firehose.has(channel));
+        },
+        confirmed: (_channels, again) => this.confirmedAgain(again),
+        lost: () => this.updatePipeline(),
       },
-      lost: () => this.updatePipeline(),
-    });
+      getRedis,
+    );
     this.unwatch = [onEpochChange((next, previous) => this.epochChanged(next, previous)), onWorkerStateChange(() => this.updatePipeline())];
     void watchPipeline();
   }
@@ -69,6 +82,11 @@ export class LiveHub {
     return this.subscription.state();
   }
 
+  /** Redis channels this process subscribes to: the epoch's, and one per watched profile (or the firehose). */
+  get channels(): number {
+    return this.subscription.channelCount;
+  }
+
   pipelineState(): PipelineState {
     return this.pipeline;
   }
@@ -78,9 +96,15 @@ export class LiveHub {
     return getEpoch();
   }
 
-  /** Resolves once the subscription is confirmed, or after timeoutMs so a snapshot can still be sent while Redis is down. */
-  ready(timeoutMs = 3_000): Promise<void> {
-    return this.subscription.ready(timeoutMs);
+  /**
+   * Resolves once Redis has confirmed the channels of these usernames (null:
+   * the firehose) and the epoch's, or after timeoutMs so a snapshot can still
+   * be sent while Redis is down. Listen first, then wait, then read: a change
+   * that commits meanwhile is then heard, never missed.
+   */
+  ready(usernames: string[] | null = [], timeoutMs = 3_000): Promise<void> {
+    const channels = usernames === null ? this.keyspace.firehoseChannels : usernames.map((username) => this.keyspace.profileChannel(username));
+    return this.subscription.ready([this.keyspace.epochChannel, ...channels], timeoutMs);
   }
 
   /** Listens for changes to these usernames (null: to every profile); returns the unsubscribe. */
@@ -88,24 +112,51 @@ export class LiveHub {
     this.listeners.add(listener);
     if (usernames === null) {
       this.everything.add(listener);
+      if (this.everything.size === 1) this.subscription.add(this.keyspace.firehoseChannels);
       return () => {
         this.listeners.delete(listener);
-        this.everything.delete(listener);
+        if (this.everything.delete(listener) && this.everything.size === 0) this.subscription.remove(this.keyspace.firehoseChannels);
       };
     }
+    const joining: string[] = [];
     for (const username of usernames) {
       let set = this.byUsername.get(username);
-      if (!set) this.byUsername.set(username, (set = new Set()));
+      if (!set) {
+        this.byUsername.set(username, (set = new Set()));
+        const channel = this.keyspace.profileChannel(username);
+        this.usernameOf.set(channel, username);
+        joining.push(channel);
+      }
       set.add(listener);
     }
+    if (joining.length > 0) this.subscription.add(joining);
     return () => {
       this.listeners.delete(listener);
+      const leaving: string[] = [];
       for (const username of usernames) {
         const set = this.byUsername.get(username);
-        set?.delete(listener);
-        if (set?.size === 0) this.byUsername.delete(username);
+        if (!set?.delete(listener) || set.size > 0) continue;
+        this.byUsername.delete(username);
+        const channel = this.keyspace.profileChannel(username);
+        this.usernameOf.delete(channel);
+        leaving.push(channel);
       }
+      if (leaving.length > 0) this.subscription.remove(leaving);
     };
+  }
+
+  /** Channels confirmed again after a loss: what was published meanwhile is gone, so their streams send fresh snapshots. */
+  private confirmedAgain(again: string[]): void {
+    const resnapshot = new Set<LiveListener>();
+    for (const channel of again) {
+      // Epoch messages published while unsubscribed are gone too.
+      if (channel === this.keyspace.epochChannel) void refreshEpoch().catch(() => undefined);
+      else if (this.firehose.has(channel)) for (const listener of this.everything) resnapshot.add(listener);
+      else for (const listener of this.byUsername.get(this.usernameOf.get(channel) ?? '') ?? []) resnapshot.add(listener);
+    }
+    if (resnapshot.size > 0) logger.info({ streams: resnapshot.size, channels: again.length }, 'live: subscription confirmed again; sending fresh snapshots');
+    for (const listener of resnapshot) listener.onResubscribed();
+    this.updatePipeline();
   }
 
   /** Ends every open stream (SIGTERM): Next's graceful close waits for open responses to finish. */
@@ -146,7 +197,8 @@ export class LiveHub {
     }
   }
 
-  private dispatch(message: Buffer): void {
+  /** A change, from a profile's channel (for the streams watching it) or a firehose channel (for streams of every profile). */
+  private dispatch(message: Buffer, firehose: boolean): void {
     // Decoded even with no stream open: the status page counts every change this process hears.
     const decoded = decodeMessage(message.toString('utf8'));
     if (!decoded) {
@@ -162,17 +214,17 @@ export class LiveHub {
       if (known) return;
     }
     if ('deleted' in decoded) {
+      if (firehose) return;
       const { username, version } = decoded.deleted;
       for (const listener of this.byUsername.get(username) ?? []) listener.onDeleted(username, version);
       return;
     }
     const { profile } = decoded;
-    const targets = this.byUsername.get(profile.username);
-    recordChange(profile.updatedAt, this.everything.size + (targets?.size ?? 0));
-    if (!targets && this.everything.size === 0) return;
+    const targets = firehose ? this.everything : this.byUsername.get(profile.username);
+    recordChange(profile.updatedAt, targets?.size ?? 0);
+    if (!targets || targets.size === 0) return;
     const frame = profileFrame(profile);
-    for (const listener of this.everything) listener.onChange(frame, profile);
-    if (targets) for (const listener of targets) listener.onChange(frame, profile);
+    for (const listener of targets) listener.onChange(frame, profile);
   }
 }
 
@@ -201,8 +253,9 @@ export function existingLiveHub(): LiveHub | undefined {
 export function getLiveHub(): LiveHub {
   if (!globalForLive.rippleLiveHub) {
     const cache = getProfileCache();
-    const hub = new LiveHub(createRedis('subscriber'), { profiles: cache.channel, epoch: cache.epochChannel });
+    const hub = new LiveHub(cache.keyspace, redisTarget());
     countOpenStreamsWith(() => hub.size);
+    countChannelsWith(() => hub.channels);
     // Announced and shown to operators in plain words; the raw error is in the log.
     reportLiveStateWith(() => {
       const state = hub.subscriptionState();

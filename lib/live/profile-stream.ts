@@ -243,7 +243,7 @@ export async function openProfileStream({
   if (closed) return body;
   stopListening = hub.listen(usernames, listener);
   try {
-    await hub.ready();
+    await hub.ready(usernames);
     const epoch = await hub.epoch();
     epochSent = epoch;
     sendEvent(epochFrame(epoch));

@@ -1,5 +1,8 @@
+import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
 import { logger } from '../logger';
+import { clusterSlots, createNodeRedis, createRedis, type RedisClient } from '../redis';
+import type { RedisTarget } from '../redis-url';
 
 export type SubscriptionState = { subscribed: boolean; since: string; error: string | null };
 
@@ -8,6 +11,10 @@ export type SubscriptionState = { subscribed: boolean; since: string; error: str
 const SUBSCRIBE_TIMEOUT_MS = 5_000;
 const PING_EVERY_MS = 5_000;
 const PING_TIMEOUT_MS = 3_000;
+// A cluster's slot map is read again this often while a channel waits for its
+// node (a failover in progress), and this often otherwise (slots that moved).
+const REROUTE_WAITING_MS = 500;
+const REROUTE_IDLE_MS = 15_000;
 
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -15,96 +22,113 @@ function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+type NodeEvents = {
+  message(channel: string, message: Buffer): void;
+  confirmed(channels: string[]): void;
+  lost(channels: string[], reason: string): void;
+  /** Redis says these channels belong to another node (MOVED): the slot map is out of date. */
+  moved(channels: string[]): void;
+};
+
 /**
- * A Redis subscription that is trusted only once Redis has confirmed it. A
- * SUBSCRIBE that failed (Redis down), never answered, or was lost with its
- * connection is sent again, with backoff, until one is confirmed; a confirmed
- * one is checked with a PING, since a connection can die without a word (a
- * frozen Redis, a dropped route). ioredis alone does neither: it resubscribes
- * only channels it once joined, and only after a disconnect it noticed.
+ * The channels one connection subscribes to: one Redis (SUBSCRIBE), or one
+ * primary of a cluster (SSUBSCRIBE, one command per slot). A channel is
+ * trusted only once Redis confirms it. A SUBSCRIBE that failed, never
+ * answered, or was lost with its connection is sent again, with backoff; a
+ * connection with confirmed channels is checked with a PING, since it can die
+ * without a word (a frozen Redis, a dropped route). ioredis alone does
+ * neither: it resubscribes only channels it once joined, and only after a
+ * disconnect it noticed.
  */
-export class RedisSubscription {
-  private subscribedNow = false;
-  private everSubscribed = false;
-  private since = Date.now();
-  private lastError: string | null = null;
+class NodeSubscriber {
+  readonly wanted = new Set<string>();
+  readonly confirmed = new Set<string>();
+  lastError: string | null = null;
   private attempt: Promise<void> | null = null;
   private wake: (() => void) | null = null;
-  private readonly waiters = new Set<() => void>();
   private closed = false;
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
-    private readonly subscriber: Redis,
-    private readonly channels: string[],
-    private readonly on: {
-      message(channel: string, message: Buffer): void;
-      /** Confirmed; `again` when it had been confirmed before (anything published in between is gone). */
-      confirmed(again: boolean): void;
-      lost(): void;
-    },
+    readonly name: string,
+    private readonly connection: Redis,
+    private readonly sharded: boolean,
+    private readonly on: NodeEvents,
   ) {
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => on.message(channel.toString(), message));
-    subscriber.on('close', () => this.lose('the connection to Redis closed'));
-    subscriber.on('error', (error: Error) => {
-      if (!this.subscribedNow) this.lastError = error.message;
+    connection.on(sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) => on.message(channel.toString(), message));
+    connection.on('close', () => this.lose('the connection to Redis closed'));
+    connection.on('error', (error: Error) => {
+      if (this.confirmed.size === 0) this.lastError = error.message;
     });
-    subscriber.on('ready', () => {
+    connection.on('ready', () => {
       this.wake?.();
       this.ensure();
     });
     this.heartbeat = setInterval(() => void this.check(), PING_EVERY_MS);
     this.heartbeat.unref?.();
+  }
+
+  add(channels: string[]): void {
+    for (const channel of channels) this.wanted.add(channel);
     this.ensure();
   }
 
-  get subscribed(): boolean {
-    return this.subscribedNow;
-  }
-
-  /** Whether it was ever confirmed: "not yet" and "lost" are told apart. */
-  get wasEverSubscribed(): boolean {
-    return this.everSubscribed;
-  }
-
-  state(): SubscriptionState {
-    return { subscribed: this.subscribedNow, since: new Date(this.since).toISOString(), error: this.subscribedNow ? null : this.lastError };
-  }
-
-  /** Resolves once confirmed, or after timeoutMs. */
-  async ready(timeoutMs: number): Promise<void> {
-    if (this.subscribedNow) return;
-    let timer: NodeJS.Timeout | undefined;
-    let done = () => {};
-    await new Promise<void>((resolve) => {
-      done = resolve;
-      this.waiters.add(done);
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    this.waiters.delete(done);
-    clearTimeout(timer);
+  remove(channels: string[]): void {
+    const leaving = channels.filter((channel) => this.wanted.delete(channel) && this.confirmed.delete(channel));
+    if (leaving.length === 0 || this.connection.status !== 'ready') return;
+    for (const group of this.bySlot(leaving)) {
+      const request = this.sharded ? this.connection.sunsubscribe(...group) : this.connection.unsubscribe(...group);
+      request.catch(() => undefined);
+    }
   }
 
   close(): void {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.wake?.();
-    this.subscriber.disconnect();
+    this.connection.disconnect();
+  }
+
+  /** SSUBSCRIBE takes channels of one slot per command; SUBSCRIBE takes any. */
+  private bySlot(channels: string[]): string[][] {
+    if (!this.sharded) return [channels];
+    const groups = new Map<number, string[]>();
+    for (const channel of channels) {
+      const slot = calculateSlot(channel);
+      const group = groups.get(slot);
+      if (group) group.push(channel);
+      else groups.set(slot, [channel]);
+    }
+    return [...groups.values()];
+  }
+
+  private missing(): string[] {
+    return [...this.wanted].filter((channel) => !this.confirmed.has(channel));
   }
 
   private ensure(): void {
-    if (this.subscribedNow || this.attempt || this.closed) return;
+    if (this.attempt || this.closed || this.missing().length === 0) return;
     this.attempt = (async () => {
       let logged = false;
-      for (let waits = 0; !this.closed && !this.subscribedNow; waits += 1) {
+      for (let waits = 0; !this.closed && this.missing().length > 0; waits += 1) {
         // Sent before the connection is ready, SUBSCRIBE can overtake ioredis's
         // ready check, which then fails and drops the connection: wait for 'ready'.
-        if (this.subscriber.status === 'ready') {
-          const request = this.subscriber.subscribe(...this.channels);
-          // A confirmation that comes after the wait still counts.
-          request.then(() => this.confirm(), () => undefined);
+        if (this.connection.status === 'ready') {
+          const missing = this.missing();
+          const requests = this.bySlot(missing).map((group) => {
+            const request = this.sharded ? this.connection.ssubscribe(...group) : this.connection.subscribe(...group);
+            // A confirmation that comes after the wait still counts.
+            return request.then(
+              () => this.confirm(group),
+              (error: Error) => {
+                if (/^MOVED /.test(error.message)) this.on.moved(group);
+                throw error;
+              },
+            );
+          });
           try {
-            await withTimeout(request, SUBSCRIBE_TIMEOUT_MS, `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
+            await withTimeout(Promise.all(requests), SUBSCRIBE_TIMEOUT_MS, `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
+            waits = -1;
             continue;
           } catch (error) {
             this.lastError = (error as Error).message;
@@ -112,11 +136,11 @@ export class RedisSubscription {
         }
         if (waits > 0 && !logged && this.lastError) {
           logged = true;
-          logger.warn({ err: this.lastError }, `live: not subscribed to Redis (${this.lastError}); retrying until Redis confirms it`);
+          logger.warn({ err: this.lastError, node: this.name }, `live: not subscribed to Redis (${this.lastError}); retrying until Redis confirms it`);
         }
         // Cut short when the connection is ready again.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(250 * 2 ** waits, 2_000));
+          const timer = setTimeout(resolve, Math.min(250 * 2 ** Math.max(waits, 0), 2_000));
           this.wake = () => {
             clearTimeout(timer);
             resolve();
@@ -129,40 +153,268 @@ export class RedisSubscription {
     });
   }
 
-  private confirm(): void {
-    if (this.closed || this.subscribedNow) return;
-    const again = this.everSubscribed;
-    this.subscribedNow = true;
-    this.everSubscribed = true;
-    this.since = Date.now();
-    this.lastError = null;
-    for (const resolve of [...this.waiters]) resolve();
-    this.on.confirmed(again);
+  private confirm(channels: string[]): void {
+    if (this.closed) return;
+    // Left while its SUBSCRIBE was on the way: leave it again.
+    const unwanted = channels.filter((channel) => !this.wanted.has(channel));
+    if (unwanted.length > 0) {
+      for (const group of this.bySlot(unwanted)) (this.sharded ? this.connection.sunsubscribe(...group) : this.connection.unsubscribe(...group)).catch(() => undefined);
+    }
+    const fresh = channels.filter((channel) => this.wanted.has(channel) && !this.confirmed.has(channel));
+    for (const channel of fresh) this.confirmed.add(channel);
+    if (fresh.length > 0) {
+      this.lastError = null;
+      this.on.confirmed(fresh);
+    }
   }
 
   private lose(reason: string): void {
-    if (!this.subscribedNow) return;
-    this.subscribedNow = false;
+    if (this.confirmed.size === 0) return;
+    const lost = [...this.confirmed];
+    this.confirmed.clear();
     this.lastError = reason;
-    this.since = Date.now();
-    if (!this.closed) {
-      logger.warn(`live: ${reason}; resubscribing, and open streams get a fresh snapshot once Redis confirms`);
-      this.on.lost();
-    }
+    if (!this.closed) this.on.lost(lost, reason);
   }
 
   private async check(): Promise<void> {
     if (this.closed) return;
-    if (!this.subscribedNow) {
+    if (this.confirmed.size === 0) {
       this.ensure();
       return;
     }
     try {
-      await withTimeout(this.subscriber.ping(), PING_TIMEOUT_MS, `Redis did not answer the subscriber's PING within ${PING_TIMEOUT_MS / 1000} s`);
+      await withTimeout(this.connection.ping(), PING_TIMEOUT_MS, `Redis did not answer the subscriber's PING within ${PING_TIMEOUT_MS / 1000} s`);
     } catch (error) {
-      if (!this.subscribedNow || this.closed) return;
+      if (this.confirmed.size === 0 || this.closed) return;
       this.lose((error as Error).message);
-      this.subscriber.disconnect(true);
+      this.connection.disconnect(true);
     }
+    this.ensure();
+  }
+}
+
+export type SubscriptionEvents = {
+  message(channel: string, message: Buffer): void;
+  /** Confirmed now; `again` lists those confirmed before and lost since (anything published in between is gone). */
+  confirmed(channels: string[], again: string[]): void;
+  lost(channels: string[]): void;
+};
+
+/**
+ * The web process's Redis subscription: a set of channels that grows and
+ * shrinks with the streams it serves. On one Redis, one connection. On a
+ * cluster, sharded pub/sub: a connection per primary that owns a wanted
+ * channel's slot, found from CLUSTER SLOTS and found again when a node is
+ * lost, answers MOVED, or (every REROUTE_IDLE_MS) in case slots moved.
+ */
+export class ChannelSubscription {
+  private readonly nodes = new Map<string, NodeSubscriber>();
+  private readonly route = new Map<string, string>();
+  private readonly wanted = new Set<string>();
+  private readonly everConfirmed = new Set<string>();
+  private readonly lostChannels = new Set<string>();
+  private readonly waiters = new Set<() => void>();
+  private owners: string[] | null = null;
+  private rerouting: Promise<void> | null = null;
+  private readonly rerouteTimer: NodeJS.Timeout | null = null;
+  private lastRouted = 0;
+  private routeError: string | null = null;
+  private since = Date.now();
+  private subscribedNow = false;
+  private everSubscribed = false;
+  private closed = false;
+
+  /**
+   * `core` channels are wanted for as long as the process runs (the epoch's):
+   * until they are confirmed, the process counts as not subscribed.
+   */
+  constructor(
+    private readonly target: RedisTarget,
+    private readonly core: string[],
+    private readonly on: SubscriptionEvents,
+    private readonly commands: () => RedisClient,
+  ) {
+    if (target.cluster) {
+      this.rerouteTimer = setInterval(() => {
+        const waiting = this.lostChannels.size > 0 || [...this.wanted].some((channel) => !this.isConfirmed(channel));
+        if (waiting || Date.now() - this.lastRouted > REROUTE_IDLE_MS) void this.reroute();
+      }, REROUTE_WAITING_MS);
+      this.rerouteTimer.unref?.();
+    }
+    this.add(core);
+  }
+
+  get subscribed(): boolean {
+    return this.subscribedNow;
+  }
+
+  /** Whether it was ever confirmed: "not yet" and "lost" are told apart. */
+  get wasEverSubscribed(): boolean {
+    return this.everSubscribed;
+  }
+
+  /** Channels subscribed to (or being subscribed to) now. */
+  get channelCount(): number {
+    return this.wanted.size;
+  }
+
+  state(): SubscriptionState {
+    const errors = [...this.nodes.values()].map((node) => node.lastError).filter(Boolean);
+    return { subscribed: this.subscribedNow, since: new Date(this.since).toISOString(), error: this.subscribedNow ? null : (errors[0] ?? this.routeError) };
+  }
+
+  isConfirmed(channel: string): boolean {
+    const node = this.route.get(channel);
+    return node !== undefined && this.nodes.get(node)?.confirmed.has(channel) === true;
+  }
+
+  add(channels: string[]): void {
+    const fresh = channels.filter((channel) => !this.wanted.has(channel));
+    for (const channel of fresh) this.wanted.add(channel);
+    if (fresh.length === 0 || this.closed) return;
+    if (!this.target.cluster) this.node('single').add(fresh);
+    else if (this.owners) this.assign(fresh);
+    else void this.reroute();
+  }
+
+  remove(channels: string[]): void {
+    const byNode = new Map<string, string[]>();
+    for (const channel of channels) {
+      if (this.core.includes(channel) || !this.wanted.delete(channel)) continue;
+      this.everConfirmed.delete(channel);
+      this.lostChannels.delete(channel);
+      const node = this.route.get(channel);
+      this.route.delete(channel);
+      if (node) byNode.set(node, [...(byNode.get(node) ?? []), channel]);
+    }
+    for (const [name, list] of byNode) this.nodes.get(name)?.remove(list);
+    this.update();
+  }
+
+  /** Resolves once every one of these channels is confirmed, or after timeoutMs. */
+  async ready(channels: string[], timeoutMs: number): Promise<void> {
+    const done = () => channels.every((channel) => !this.wanted.has(channel) || this.isConfirmed(channel));
+    if (done()) return;
+    let timer: NodeJS.Timeout | undefined;
+    let check = () => {};
+    await new Promise<void>((resolve) => {
+      check = () => done() && resolve();
+      this.waiters.add(check);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    this.waiters.delete(check);
+    clearTimeout(timer);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.rerouteTimer) clearInterval(this.rerouteTimer);
+    for (const node of this.nodes.values()) node.close();
+    this.nodes.clear();
+  }
+
+  private node(name: string, address?: { host: string; port: number }): NodeSubscriber {
+    let node = this.nodes.get(name);
+    if (!node) {
+      // Our own resubscription (NodeSubscriber) replaces ioredis's, which would not tell us when it is done.
+      const connection = address
+        ? createNodeRedis(`subscriber ${name}`, address, { autoResubscribe: false }, this.target)
+        : (createRedis('subscriber', { autoResubscribe: false }, this.target) as Redis);
+      node = new NodeSubscriber(name, connection, this.target.cluster, {
+        message: this.on.message,
+        confirmed: (channels) => this.confirmed(channels),
+        lost: (channels, reason) => this.lost(channels, reason),
+        moved: () => void this.reroute(),
+      });
+      this.nodes.set(name, node);
+    }
+    return node;
+  }
+
+  private confirmed(channels: string[]): void {
+    const again = channels.filter((channel) => this.everConfirmed.has(channel));
+    for (const channel of channels) {
+      this.everConfirmed.add(channel);
+      this.lostChannels.delete(channel);
+    }
+    this.update();
+    for (const check of [...this.waiters]) check();
+    this.on.confirmed(channels, again);
+  }
+
+  private lost(channels: string[], reason: string): void {
+    for (const channel of channels) if (this.wanted.has(channel)) this.lostChannels.add(channel);
+    if (this.target.cluster) logger.warn({ reason, channels: channels.length }, `live: lost the subscription to ${channels.length} channels (${reason}); finding their node again`);
+    this.update();
+    this.on.lost(channels);
+    if (this.target.cluster) void this.reroute();
+  }
+
+  /** Subscribed: the core channels are confirmed and no confirmed channel has been lost since. */
+  private update(): void {
+    const next = this.core.every((channel) => this.isConfirmed(channel)) && this.lostChannels.size === 0;
+    if (next === this.subscribedNow) return;
+    this.subscribedNow = next;
+    this.everSubscribed ||= next;
+    this.since = Date.now();
+    if (!next && this.lostChannels.size > 0 && !this.target.cluster) {
+      logger.warn('live: lost the Redis subscription; resubscribing, and open streams get a fresh snapshot once Redis confirms');
+    }
+  }
+
+  /** Sends each channel to the primary that owns its slot, moving any whose owner changed. */
+  private assign(channels: string[]): void {
+    const owners = this.owners!;
+    const moving = new Map<string, string[]>();
+    const joining = new Map<string, string[]>();
+    for (const channel of channels) {
+      if (!this.wanted.has(channel)) continue;
+      const owner = owners[calculateSlot(channel)];
+      const current = this.route.get(channel);
+      // A slot no node serves (a failover under way) keeps its old route until one does.
+      if (owner === undefined || current === owner) continue;
+      if (current) moving.set(current, [...(moving.get(current) ?? []), channel]);
+      this.route.set(channel, owner);
+      joining.set(owner, [...(joining.get(owner) ?? []), channel]);
+    }
+    for (const [name, list] of moving) {
+      const node = this.nodes.get(name);
+      // A channel that was confirmed on its old node and now moves counts as lost until confirmed again.
+      for (const channel of list) if (node?.confirmed.has(channel)) this.lostChannels.add(channel);
+      node?.remove(list);
+    }
+    for (const [name, list] of joining) {
+      const [host, port] = [name.slice(0, name.lastIndexOf(':')), Number(name.slice(name.lastIndexOf(':') + 1))];
+      this.node(name, { host, port }).add(list);
+    }
+    // A node that owns none of the wanted channels (a dead primary, say) is let go.
+    for (const [name, node] of this.nodes) {
+      if (node.wanted.size === 0) {
+        node.close();
+        this.nodes.delete(name);
+      }
+    }
+    this.update();
+  }
+
+  /** Reads the slot map (CLUSTER SLOTS) and routes every wanted channel by it. */
+  private reroute(): Promise<void> {
+    if (!this.target.cluster || this.closed) return Promise.resolve();
+    this.rerouting ??= (async () => {
+      try {
+        this.lastRouted = Date.now();
+        const slots = await withTimeout(clusterSlots(this.commands()), 2_000, 'CLUSTER SLOTS did not answer within 2 s');
+        const owners = new Array<string>(16_384);
+        for (const { first, last, primary } of slots) owners.fill(primary, first, last + 1);
+        this.owners = owners;
+        this.routeError = null;
+        this.assign([...this.wanted]);
+      } catch (error) {
+        this.routeError = `cannot read the cluster's slot map: ${(error as Error).message}`;
+      } finally {
+        this.rerouting = null;
+      }
+    })();
+    return this.rerouting;
   }
 }

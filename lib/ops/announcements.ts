@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 
 // Each process (worker or web) announces its status in Redis every few
 // seconds; the status page and /healthz read them, so a process that dies
@@ -38,12 +38,12 @@ if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
 return redis.call('HVALS', KEYS[1])
 `;
 
-type AnnouncingRedis = Redis & {
+type AnnouncingRedis = RedisClient & {
   rippleAnnounce(hash: string, expires: string, id: string, status: string, ttlMs: number): Promise<number>;
   rippleListAnnounced(hash: string, expires: string): Promise<string[]>;
 };
 
-function scripted(redis: Redis): AnnouncingRedis {
+function scripted(redis: RedisClient): AnnouncingRedis {
   if (!('rippleAnnounce' in redis)) {
     redis.defineCommand('rippleAnnounce', { numberOfKeys: 2, lua: ANNOUNCE });
     redis.defineCommand('rippleListAnnounced', { numberOfKeys: 2, lua: LIST });
@@ -51,17 +51,17 @@ function scripted(redis: Redis): AnnouncingRedis {
   return redis as AnnouncingRedis;
 }
 
-export async function announce(redis: Redis, prefix: string, kind: ProcessKind, id: string, status: unknown): Promise<void> {
+export async function announce(redis: RedisClient, prefix: string, kind: ProcessKind, id: string, status: unknown): Promise<void> {
   const [hash, expires] = keys(prefix, kind);
   await scripted(redis).rippleAnnounce(hash, expires, id, JSON.stringify(status), ANNOUNCE_TTL_S * 1000);
 }
 
-export async function retire(redis: Redis, prefix: string, kind: ProcessKind, id: string): Promise<void> {
+export async function retire(redis: RedisClient, prefix: string, kind: ProcessKind, id: string): Promise<void> {
   const [hash, expires] = keys(prefix, kind);
   await redis.multi().hdel(hash, id).zrem(expires, id).exec();
 }
 
-export async function listAnnounced<T>(redis: Redis, prefix: string, kind: ProcessKind): Promise<T[]> {
+export async function listAnnounced<T>(redis: RedisClient, prefix: string, kind: ProcessKind): Promise<T[]> {
   const [hash, expires] = keys(prefix, kind);
   const values = await scripted(redis).rippleListAnnounced(hash, expires);
   return values.map((value) => JSON.parse(value) as T).sort((a, b) => String((a as { id: string }).id).localeCompare((b as { id: string }).id));

@@ -56,7 +56,7 @@ export async function checkHealth(): Promise<Health> {
     timed(() => redis.ping()),
     timed(() => listWorkers(redis, getConfig().REDIS_PREFIX)),
     timed(() => listWebProcesses()),
-    hub.ready(1_000),
+    hub.ready([], 1_000),
   ]);
   const self = webStatus().live!;
   const { error: subscribeError, ...state } = self;

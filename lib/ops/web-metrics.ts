@@ -25,7 +25,7 @@ const requestSeconds = () =>
 
 const messages = () =>
   metric('ripple_live_messages_total', (registers) =>
-    new Counter({ name: 'ripple_live_messages_total', help: 'Profile changes received from the Redis subscription', registers }),
+    new Counter({ name: 'ripple_live_messages_total', help: 'Profile changes received from Redis (per-profile and firehose channels together): what this process hears, watched or not', registers }),
   );
 
 const eventsSent = () =>
@@ -71,6 +71,13 @@ export function countOpenStreamsWith(count: () => number): void {
   streamWindow();
   metric('ripple_sse_open_streams', (registers) =>
     new Gauge({ name: 'ripple_sse_open_streams', help: 'Server-Sent Event streams open in this process', registers, collect() { this.set(openStreams()); } }),
+  );
+}
+
+/** The live hub tells the gauge how many Redis channels it subscribes to (they follow the streams). */
+export function countChannelsWith(count: () => number): void {
+  metric('ripple_live_channels', (registers) =>
+    new Gauge({ name: 'ripple_live_channels', help: 'Redis pub/sub channels this process subscribes to: the epoch\'s, one per watched profile, and the firehose\'s while a stream of every profile is open', registers, collect() { this.set(count()); } }),
   );
 }
 

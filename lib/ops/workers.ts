@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import { announce, ANNOUNCE_MS, ANNOUNCE_TTL_S, listAnnounced, retire } from './announcements';
 import type { RollingSnapshot } from './rolling';
 
@@ -47,14 +47,14 @@ export type SlotStatus = {
   walStatus: string | null;
 };
 
-export async function announceWorker(redis: Redis, prefix: string, status: WorkerStatus): Promise<void> {
+export async function announceWorker(redis: RedisClient, prefix: string, status: WorkerStatus): Promise<void> {
   await announce(redis, prefix, 'worker', status.id, status);
 }
 
-export async function retireWorker(redis: Redis, prefix: string, id: string): Promise<void> {
+export async function retireWorker(redis: RedisClient, prefix: string, id: string): Promise<void> {
   await retire(redis, prefix, 'worker', id);
 }
 
-export async function listWorkers(redis: Redis, prefix: string): Promise<WorkerStatus[]> {
+export async function listWorkers(redis: RedisClient, prefix: string): Promise<WorkerStatus[]> {
   return listAnnounced<WorkerStatus>(redis, prefix, 'worker');
 }
