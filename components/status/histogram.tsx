@@ -18,7 +18,7 @@ export function Histogram({ boundsMs, counts, className }: { boundsMs: number[];
       testId="chart-latency-histogram"
       title="Commit → stream latency, last minutes"
       unit="changes per bucket (ms)"
-      note={`${total.toLocaleString('en-US')} changes heard by this web process`}
+      note={`${total.toLocaleString('en-US')} changes heard by this web process (it hears only profiles its streams watch)`}
       height={HEIGHT}
       className={className}
     >

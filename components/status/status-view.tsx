@@ -85,7 +85,7 @@ export function StatusView({ initial }: { initial: SystemStatus }) {
           }
         />
         <Tile testId="stat-changes-per-second" label="Changes / s" value={formatValue(f.changesPerSecond)} raw={f.changesPerSecond} hint={`new versions cached by workers${asOf(f.changesAgeS)}`} />
-        <Tile testId="stat-changes-seen" label="Changes seen" value={f.changesSeen.toLocaleString('en-US')} raw={f.changesSeen} hint="by this web process since it started" />
+        <Tile testId="stat-changes-seen" label="Changes seen" value={f.changesSeen.toLocaleString('en-US')} raw={f.changesSeen} hint="by this web process since it started, for profiles its streams watch" />
         <Tile testId="stat-stream-latency" label="Commit → stream" value={ms(f.streamP50)} raw={f.streamP50} hint={`p50 · p99 ${ms(f.streamP99)} · latest ${f.stepS} s with changes`} />
         <Tile testId="stat-worker-lag" label="Worker lag" value={ms(f.workerLag)} raw={f.workerLag} hint="commit → cache, p99" />
         {f.slot ? (

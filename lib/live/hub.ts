@@ -64,7 +64,7 @@ export class LiveHub {
           if (channel === keyspace.epochChannel) this.epochMessage(message);
           else this.dispatch(message, this.firehose.has(channel));
         },
-        confirmed: (_channels, again) => this.confirmedAgain(again),
+        confirmed: (channels, again) => this.confirmed(channels, again),
         lost: () => this.updatePipeline(),
       },
       getRedis,
@@ -145,16 +145,21 @@ export class LiveHub {
     };
   }
 
-  /** Channels confirmed again after a loss: what was published meanwhile is gone, so their streams send fresh snapshots. */
-  private confirmedAgain(again: string[]): void {
+  /**
+   * Channels Redis has just confirmed. A stream that watches one may have sent
+   * its snapshot without it (Redis confirmed later than the stream waited, or
+   * the channel had been lost): what was published meanwhile is gone, so it
+   * re-reads its snapshot. A stream still opening reads its first one after this anyway.
+   */
+  private confirmed(channels: string[], again: string[]): void {
     const resnapshot = new Set<LiveListener>();
-    for (const channel of again) {
+    for (const channel of channels) {
       // Epoch messages published while unsubscribed are gone too.
       if (channel === this.keyspace.epochChannel) void refreshEpoch().catch(() => undefined);
       else if (this.firehose.has(channel)) for (const listener of this.everything) resnapshot.add(listener);
       else for (const listener of this.byUsername.get(this.usernameOf.get(channel) ?? '') ?? []) resnapshot.add(listener);
     }
-    if (resnapshot.size > 0) logger.info({ streams: resnapshot.size, channels: again.length }, 'live: subscription confirmed again; sending fresh snapshots');
+    if (again.length > 0) logger.info({ streams: resnapshot.size, channels: again.length }, 'live: subscription confirmed again; sending fresh snapshots');
     for (const listener of resnapshot) listener.onResubscribed();
     this.updatePipeline();
   }

@@ -43,6 +43,8 @@ type NodeEvents = {
 class NodeSubscriber {
   readonly wanted = new Set<string>();
   readonly confirmed = new Set<string>();
+  /** Channels with a SUBSCRIBE on its way on this connection. */
+  private readonly requested = new Set<string>();
   lastError: string | null = null;
   private attempt: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -56,7 +58,10 @@ class NodeSubscriber {
     private readonly on: NodeEvents,
   ) {
     connection.on(sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) => on.message(channel.toString(), message));
-    connection.on('close', () => this.lose('the connection to Redis closed'));
+    connection.on('close', () => {
+      this.requested.clear();
+      this.lose('the connection to Redis closed');
+    });
     connection.on('error', (error: Error) => {
       if (this.confirmed.size === 0) this.lastError = error.message;
     });
@@ -70,6 +75,7 @@ class NodeSubscriber {
 
   add(channels: string[]): void {
     for (const channel of channels) this.wanted.add(channel);
+    if (this.connection.status === 'ready') this.send(channels.filter((channel) => !this.confirmed.has(channel) && !this.requested.has(channel)));
     this.ensure();
   }
 
@@ -106,6 +112,7 @@ class NodeSubscriber {
     return [...this.wanted].filter((channel) => !this.confirmed.has(channel));
   }
 
+  /** Retries until every wanted channel is confirmed: at once when the connection is ready again, else 250 ms doubling to 2 s. */
   private ensure(): void {
     if (this.attempt || this.closed || this.missing().length === 0) return;
     this.attempt = (async () => {
@@ -113,34 +120,14 @@ class NodeSubscriber {
       for (let waits = 0; !this.closed && this.missing().length > 0; waits += 1) {
         // Sent before the connection is ready, SUBSCRIBE can overtake ioredis's
         // ready check, which then fails and drops the connection: wait for 'ready'.
-        if (this.connection.status === 'ready') {
-          const missing = this.missing();
-          const requests = this.bySlot(missing).map((group) => {
-            const request = this.sharded ? this.connection.ssubscribe(...group) : this.connection.subscribe(...group);
-            // A confirmation that comes after the wait still counts.
-            return request.then(
-              () => this.confirm(group),
-              (error: Error) => {
-                if (/^MOVED /.test(error.message)) this.on.moved(group);
-                throw error;
-              },
-            );
-          });
-          try {
-            await withTimeout(Promise.all(requests), SUBSCRIBE_TIMEOUT_MS, `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
-            waits = -1;
-            continue;
-          } catch (error) {
-            this.lastError = (error as Error).message;
-          }
-        }
-        if (waits > 0 && !logged && this.lastError) {
+        if (this.connection.status === 'ready') this.send(this.missing().filter((channel) => !this.requested.has(channel)));
+        if (waits > 1 && !logged && this.lastError) {
           logged = true;
           logger.warn({ err: this.lastError, node: this.name }, `live: not subscribed to Redis (${this.lastError}); retrying until Redis confirms it`);
         }
         // Cut short when the connection is ready again.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(250 * 2 ** Math.max(waits, 0), 2_000));
+          const timer = setTimeout(resolve, Math.min(250 * 2 ** waits, 2_000));
           this.wake = () => {
             clearTimeout(timer);
             resolve();
@@ -151,6 +138,41 @@ class NodeSubscriber {
     })().finally(() => {
       this.attempt = null;
     });
+  }
+
+  /**
+   * SUBSCRIBEs now, without waiting for requests already on their way (a new
+   * stream must not wait behind a SUBSCRIBE Redis is slow to confirm). A
+   * request unanswered after SUBSCRIBE_TIMEOUT_MS is sent again by the retry
+   * loop; a confirmation that comes later still counts.
+   */
+  private send(channels: string[]): void {
+    if (channels.length === 0) return;
+    for (const group of this.bySlot(channels)) {
+      for (const channel of group) this.requested.add(channel);
+      const forget = () => {
+        for (const channel of group) this.requested.delete(channel);
+      };
+      const timer = setTimeout(() => {
+        forget();
+        this.lastError = `Redis did not confirm the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`;
+      }, SUBSCRIBE_TIMEOUT_MS);
+      timer.unref?.();
+      const request = this.sharded ? this.connection.ssubscribe(...group) : this.connection.subscribe(...group);
+      request.then(
+        () => {
+          clearTimeout(timer);
+          forget();
+          this.confirm(group);
+        },
+        (error: Error) => {
+          clearTimeout(timer);
+          forget();
+          this.lastError = error.message;
+          if (/^MOVED /.test(error.message)) this.on.moved(group);
+        },
+      );
+    }
   }
 
   private confirm(channels: string[]): void {

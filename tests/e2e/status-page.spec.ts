@@ -140,6 +140,10 @@ test('with almost no load, every chart has readable axes and draws every series,
 });
 
 test('the numbers and plots move when updates flow', async ({ page }) => {
+  // A web process hears only the profiles its streams watch: a tab on frank makes it listen.
+  const watcher = await page.context().newPage();
+  await watcher.goto('/frank');
+  await expect(watcher.getByTestId('live-status').first()).toHaveAttribute('data-state', 'live');
   await page.goto('/status');
   await expect(page.getByTestId('stat-changes-seen')).toHaveAttribute('data-value', /\d+/);
   const seen = await value(page, 'stat-changes-seen');

@@ -6,7 +6,7 @@ import net from 'node:net';
 
 export type RedisProxy = {
   url: string;
-  /** From now on, a connection's bytes from the first SUBSCRIBE on reach Redis this much later. */
+  /** From now on, a connection's bytes from the first SUBSCRIBE on reach Redis this much later (each chunk, as on a slow link). */
   delaySubscribe(ms: number): void;
   /** Stops passing bytes, both ways, on every connection that has subscribed; nothing is closed. */
   blackholeSubscribers(): number;
@@ -30,8 +30,9 @@ export async function startRedisProxy(listenPort: number, redisPort: number): Pr
         connection.subscribed = true;
         delay = subscribeDelayMs;
       }
-      const wait = delay;
-      queue = queue.then(() => new Promise<void>((resolve) => setTimeout(resolve, wait))).then(() => {
+      // Latency, not a queue of delays: each chunk arrives `delay` after it was sent, in order.
+      const due = Date.now() + delay;
+      queue = queue.then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))).then(() => {
         if (!connection.dead && !upstream.destroyed) upstream.write(chunk);
       });
     });

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import type { SystemStatus } from '@/lib/ops/status';
 import { createProfile, testPool } from '../support/db';
-import { LOCAL_PG_PORT, TEST_WEB_PORT } from '../support/env';
-import { get, post } from '../support/http';
+import { LOCAL_PG_PORT, TEST_WEB_PORT, TEST_WEB_URL } from '../support/env';
+import { get, openStream, post } from '../support/http';
 import { startWeb, startWorker, waitFor, type Started } from '../support/processes';
 
 const status = async () => {
@@ -43,6 +43,9 @@ describe("GET /v1/status gathers every process's figures", () => {
 
   it('its figures move when updates flow, on the web side and in the worker announcement', async () => {
     await createProfile(pool, 'status_user');
+    // A web process hears only the profiles its streams watch.
+    const stream = openStream(`${TEST_WEB_URL}/stream?u=status_user`);
+    await waitFor(() => stream.events.some((event) => event.event === 'pipeline'), 'the stream to be open');
     const before = await status();
     const workerBefore = before.workers.list.find((w) => w.pid === worker.child.pid)!;
     for (let i = 0; i < 4; i += 1) expect((await post('status_user', { followers: 1 })).status).toBe(200);
@@ -60,6 +63,7 @@ describe("GET /v1/status gathers every process's figures", () => {
     expect(recent).toBeGreaterThanOrEqual(1);
     expect(after.web.stream.histogram.counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
     expect(after.web.stream.points.some((point) => point.count > 0 && point.p50 !== null)).toBe(true);
+    await stream.close();
   });
 
   it('says in plain words what is wrong when PostgreSQL does not answer, and still renders', async () => {
