@@ -78,10 +78,11 @@ export async function openLoopPropagation(params: OpenLoopParams, progress: (tex
   // Worker lag, seen from outside the worker: each profile the cache takes is
   // PUBLISHed as it is written, so arrival here minus the row's updatedAt is
   // row written → in the cache (updatedAt has millisecond resolution).
+  // (One Redis only: a cluster's changes are spread over 128 sharded firehose channels; channel '' skips it.)
   const workerLag: number[] = [];
-  const cacheWatch = new Redis(params.redisUrl);
-  await cacheWatch.subscribe(params.channel);
-  cacheWatch.on('message', (_channel: string, message: string) => {
+  const cacheWatch = params.channel ? new Redis(params.redisUrl) : null;
+  await cacheWatch?.subscribe(params.channel);
+  cacheWatch?.on('message', (_channel: string, message: string) => {
     const at = now();
     workerLag.push(at - Date.parse((JSON.parse(message) as { updatedAt: string }).updatedAt));
   });
@@ -135,7 +136,7 @@ export async function openLoopPropagation(params: OpenLoopParams, progress: (tex
   for (const stream of opened) stream.close();
   streamAgent.destroy();
   postAgent.destroy();
-  cacheWatch.disconnect();
+  cacheWatch?.disconnect();
   return {
     workerLag,
     scheduleToFrame,

@@ -2,19 +2,25 @@
 // Lua, PUBLISH per applied profile); the baseline copies the same pages with
 // plain pipelined HSETs: no gate, no publish.
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { createProfileCache } from '../lib/cache/profile-cache';
 import { readPage, resyncCache } from '../lib/cache/resync';
+import { createRedis, deleteKeysWithPrefix, isCluster } from '../lib/redis';
+import { parseRedisUrl } from '../lib/redis-url';
 import { now } from './support';
 
-export type ResyncParams = { databaseUrl: string; redisUrl: string; prefix: string };
+/** redisUrl may name a cluster (redis-cluster://); `raw` adds the plain-HSET baseline (one Redis only). */
+export type ResyncParams = { databaseUrl: string; redisUrl: string; prefix: string; raw?: boolean };
 
 export async function resyncBench(params: ResyncParams) {
   const pool = new pg.Pool({ connectionString: params.databaseUrl, max: 2 });
-  const redis = new Redis(params.redisUrl);
+  const redis = createRedis('bench', {}, parseRedisUrl(params.redisUrl));
   try {
     const cache = createProfileCache(redis, params.prefix);
+    await deleteKeysWithPrefix(redis, `${params.prefix}profile:`);
     const gated = await resyncCache({ pool, cache, generation: Date.now() });
+    if (params.raw === false || isCluster(redis)) {
+      return { profiles: gated.profiles, applied: gated.applied, ms: gated.ms, rawProfiles: 0, rawMs: NaN };
+    }
 
     const rawPrefix = `${params.prefix}raw:`;
     const started = now();

@@ -1,6 +1,6 @@
 // `npm run bench`: measures Ripple end to end on this machine against its own
-// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3486, and
-// scenario 7's own PostgreSQL on 5480),
+// database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3486,
+// scenario 7's own PostgreSQL on 5480, scenario 8's web servers on 3487-3488 and Redis Cluster on 7301-7306),
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
 import net from 'node:net';
@@ -16,6 +16,7 @@ import { machine, table, writeResults, type Row, type Series } from './report';
 import { startServer, waitForHealthy, type LoadProcess, type Server } from './processes';
 import { scenarios, type Bench } from './scenarios';
 import { SOURCES_PG_PORT } from './scenario-sources';
+import { CLUSTER_BASE_PORT, CLUSTER_WEB_PORTS } from './scenario-cluster';
 
 const root = path.resolve(import.meta.dirname, '..');
 const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ripple_bench';
@@ -28,6 +29,7 @@ let interrupted = false;
 const { values: flags } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
     only: { type: 'string' },
     updates: { type: 'string' },
     rate: { type: 'string' },
@@ -51,8 +53,11 @@ const { values: flags } = parseArgs({
 
 const HELP = `npm run bench [-- flags]
   --smoke                  tiny sizes, finishes in seconds (CI)
+  --cluster                scenario 8 only: one Redis against a local Redis Cluster (3 primaries, 3 replicas on
+                           ports 7301-7306, started and removed by the bench), same run, same build
   --only 1,3               run only these scenarios (1 per request and idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync,
-                           6 runtime, web processes and compression, 7 change source: NOTIFY vs logical replication)
+                           6 runtime, web processes and compression, 7 change source: NOTIFY vs logical replication,
+                           8 Redis Cluster vs one Redis; 8 runs only when asked, or with --cluster)
   --per-request N          scenarios 1 and 6: sequential requests per measure (default 1000)
   --updates N              scenario 1: sequential updates measured (default 2000)
   --rate N --steady-rate N --load-seconds S --streams N
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const log = (text: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
-  const only = new Set((flags.only ?? '1,2,3,4,5,6,7').split(',').map((value) => Number(value.trim())));
+  const only = new Set((flags.only ?? (flags.cluster ? '8' : '1,2,3,4,5,6,7')).split(',').map((value) => Number(value.trim())));
   const options = {
     smoke: flags.smoke ?? false,
     perRequest: option('per-request', 1000, 40),
@@ -147,7 +152,10 @@ async function main(): Promise<void> {
 
   // Before anything is dropped: a second run would drop the first one's database under it.
   const lock = await holdBenchLock();
-  await assertPortsFree([PORT_ON, PORT_OFF, ...Array.from({ length: 7 }, (_, i) => 3480 + i), SOURCES_PG_PORT]);
+  await assertPortsFree([
+    PORT_ON, PORT_OFF, ...Array.from({ length: 7 }, (_, i) => 3480 + i), SOURCES_PG_PORT,
+    ...(only.has(8) ? [...Object.values(CLUSTER_WEB_PORTS), ...Array.from({ length: 6 }, (_, i) => CLUSTER_BASE_PORT + i)] : []),
+  ]);
   ensureBuild(log);
   const servers: Server[] = [];
   const loads: LoadProcess[] = [];

@@ -1,4 +1,4 @@
-// The scenarios of issues 4, 11 and 13, each with its baseline measured in the same run.
+// The scenarios of issues 4, 11, 13 and 14, each with its baseline measured in the same run.
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createProfileCache } from '../lib/cache/profile-cache';
@@ -7,6 +7,7 @@ import type { FanoutParams } from './load-fanout';
 import { cpuSeconds, rssBytes, startLoad, type LoadProcess, type Server } from './processes';
 import { cell, perRequest, runtimes } from './scenario-per-request';
 import { ms, triple, type Row, type Series } from './report';
+import { clusterScenario } from './scenario-cluster';
 import { changeSources } from './scenario-sources';
 import { agent, now, postJson, sleep, summarize } from './support';
 
@@ -38,7 +39,7 @@ export type Bench = {
   startServer: (name: string, args: string[], env: Record<string, string>, node?: string) => Server;
 };
 
-const SPREAD = Array.from({ length: 1000 }, (_, i) => `b${String(i).padStart(4, '0')}`);
+export const SPREAD = Array.from({ length: 1000 }, (_, i) => `b${String(i).padStart(4, '0')}`);
 
 export function load(bench: Bench, name: string): LoadProcess {
   const started = startLoad(name, bench.fileLimit, bench.log);
@@ -51,7 +52,7 @@ export async function stopLoad(bench: Bench, process: LoadProcess): Promise<void
   bench.loads.splice(bench.loads.indexOf(process), 1);
 }
 
-async function createProfiles(bench: Bench, usernames: string[]): Promise<void> {
+export async function createProfiles(bench: Bench, usernames: string[]): Promise<void> {
   await bench.pool.query(
     `INSERT INTO profiles (username, display_name, followers, followings, likes)
      SELECT u, 'Bench ' || u, 0, 0, 0 FROM unnest($1::text[]) AS u ON CONFLICT DO NOTHING`,
@@ -220,12 +221,12 @@ async function writePath(bench: Bench, rounds: number) {
   return { spread, hot };
 }
 
-async function openFanout(bench: Bench, username: string, streams: number): Promise<LoadProcess[]> {
+export async function openFanout(bench: Bench, username: string, streams: number, baseUrl = bench.urlOn): Promise<LoadProcess[]> {
   const perProcess = 2_500;
   const count = Math.ceil(streams / perProcess);
   const loaders = Array.from({ length: count }, (_, i) => load(bench, `fan-${i + 1}`));
   await Promise.all(loaders.map((loader, i) => {
-    const params: FanoutParams = { baseUrl: bench.urlOn, username, streams: Math.min(perProcess, streams - i * perProcess) };
+    const params: FanoutParams = { baseUrl, username, streams: Math.min(perProcess, streams - i * perProcess) };
     return loader.run({ kind: 'fanout-open', params });
   }));
   return loaders;
@@ -278,8 +279,8 @@ async function fanout(bench: Bench): Promise<void> {
   bench.results.fanout = { arrival, missing, openSeconds, perStreamBytes: perStream, cpuIdlePercent: cpuIdle, cpuNonePercent: cpuNone };
 }
 
-async function resync(bench: Bench): Promise<void> {
-  const n = bench.options.resyncProfiles;
+/** n profiles written with the triggers off (seeding must not become n notifications). */
+export async function seedResyncProfiles(bench: Bench, n: number): Promise<void> {
   const client = await bench.pool.connect();
   try {
     // Replica role skips the triggers: seeding must not become n notifications.
@@ -297,6 +298,11 @@ async function resync(bench: Bench): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+async function resync(bench: Bench): Promise<void> {
+  const n = bench.options.resyncProfiles;
+  await seedResyncProfiles(bench, n);
   await deleteKeysWithPrefix(bench.redis, `${bench.prefix}profile:`);
   const loader = load(bench, 'resync');
   const r = await loader.run<{ profiles: number; applied: number; ms: number; rawProfiles: number; rawMs: number }>({
@@ -329,4 +335,5 @@ export const scenarios: Array<{ title: string; run: (bench: Bench) => Promise<vo
     },
   },
   { title: 'change source: direct writers, NOTIFY against logical replication', run: changeSources },
+  { title: 'Redis Cluster against one Redis', run: clusterScenario },
 ];

@@ -88,6 +88,8 @@ export function getRedis(): RedisClient {
  * the way KEYS does); on a cluster, every primary's in turn.
  */
 export async function* scanKeys(redis: RedisClient, pattern: string, count = 500): AsyncGenerator<string[]> {
+  // A cluster client knows its primaries once connected: a PING waits for that.
+  if (isCluster(redis)) await redis.ping();
   const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
   for (const node of nodes) {
     let cursor = '0';

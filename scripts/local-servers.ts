@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { parseRedisUrl } from '../lib/redis-url';
 import { findPostgresBin, findRedisServer, INSTALL_HELP } from './find-binaries';
 import { isLocal, reachable, waitUntilReachable } from './reachable';
 
@@ -110,9 +111,18 @@ async function startRedis(url: URL, dataDir: string, log: Log): Promise<LocalSer
  */
 export async function ensureLocalServers({ databaseUrl, redisUrl, dataDir, log = console.log }: { databaseUrl: string; redisUrl: string; dataDir: string; log?: Log }): Promise<LocalServer[]> {
   const started: LocalServer[] = [];
+  const redis = parseRedisUrl(redisUrl);
+  if (redis.cluster) {
+    // A cluster is never started for you: one seed that answers is enough to find the rest.
+    const answering = await Promise.all(redis.nodes.map((node) => reachable(node.host, node.port)));
+    if (!answering.some(Boolean)) {
+      const seeds = redis.nodes.map((node) => `${node.host}:${node.port}`).join(', ');
+      throw new SetupError(`no node of the Redis Cluster in REDIS_URL answers (${seeds}). Start it (a local one: npm run redis:cluster -- start), or fix REDIS_URL.`);
+    }
+  }
   const targets: Array<[URL, number, 'PostgreSQL' | 'Redis', string]> = [
     [new URL(databaseUrl), 5432, 'PostgreSQL', 'DATABASE_URL'],
-    [new URL(redisUrl), 6379, 'Redis', 'REDIS_URL'],
+    ...(redis.cluster ? [] : [[new URL(redisUrl), 6379, 'Redis', 'REDIS_URL'] as [URL, number, 'Redis', string]]),
   ];
   try {
     for (const [url, fallback, name, variable] of targets) {

@@ -272,8 +272,10 @@ export class ChannelSubscription {
     const fresh = channels.filter((channel) => !this.wanted.has(channel));
     for (const channel of fresh) this.wanted.add(channel);
     if (fresh.length === 0 || this.closed) return;
-    if (!this.target.cluster) this.node('single').add(fresh);
-    else if (this.owners) this.assign(fresh);
+    if (!this.target.cluster) {
+      for (const channel of fresh) this.route.set(channel, 'single');
+      this.node('single').add(fresh);
+    } else if (this.owners) this.assign(fresh);
     else void this.reroute();
   }
 
