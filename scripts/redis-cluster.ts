@@ -113,7 +113,9 @@ export function localCluster({ basePort = DEFAULT_BASE_PORT, dir, detached = fal
     // Ctrl-C on the test run reaches it too. Unref'd either way: the pid file tracks it.
     const child = spawn(server, nodeArgs(port, home), { detached, stdio: ['ignore', log, log] });
     closeSync(log);
+    child.on('error', () => undefined);
     child.unref();
+    if (child.pid === undefined) throw new ClusterError(`Could not start ${server} for port ${port}.`);
     writeFileSync(pidFile(port), String(child.pid));
   }
 
