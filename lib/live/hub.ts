@@ -10,7 +10,18 @@ import { reportLiveStateWith, startWebAnnouncer } from '../ops/web-processes';
 import { adoptEpoch, currentEpoch, getEpoch, onEpochChange, refreshEpoch } from './epoch';
 import { profileFrame, samePipeline, type PipelineState } from './frames';
 import { onWorkerStateChange, watchPipeline, workerState } from './pipeline';
+import { profilesChangedSince } from '../reads/profile-reads';
 import { ChannelSubscription, type SubscriptionState } from './subscription';
+
+// A stream of every profile has no snapshot to re-read after its channels
+// were lost: it is sent what Postgres changed since a little before the loss
+// (clocks of web and database may differ by this much), at most this many
+// profiles (more than a stream of every profile may fall behind anyway).
+const CATCH_UP_MARGIN_MS = 10_000;
+const CATCH_UP_LIMIT = 10_000;
+// After a catch-up, live messages no newer than what it sent are dropped for
+// this long: a change committed before the catch-up read may be published after it.
+const CATCH_UP_FLOOR_MS = 10_000;
 
 export type LiveListener = {
   /** Called with the ready-to-write SSE frame, encoded once for every listener. */
@@ -48,6 +59,11 @@ export class LiveHub {
   private readonly firehose: Set<string>;
   private readonly usernameOf = new Map<string, string>();
   private pipeline: PipelineState = { live: false, reason: NOT_SUBSCRIBED };
+  /** When a firehose channel was first lost, while a stream of every profile is open; null once caught up. */
+  private firehoseLostAt: number | null = null;
+  /** Per profile, the newest version the firehose streams were sent by a catch-up (or heard during one). */
+  private firehoseFloor: Map<string, number> | null = null;
+  private floorTimer: NodeJS.Timeout | undefined;
   private readonly subscription: ChannelSubscription;
   private readonly unwatch: Array<() => void>;
 
@@ -65,7 +81,10 @@ export class LiveHub {
           else this.dispatch(message, this.firehose.has(channel));
         },
         confirmed: (channels, again) => this.confirmed(channels, again),
-        lost: () => this.updatePipeline(),
+        lost: (channels) => {
+          if (this.everything.size > 0 && channels.some((channel) => this.firehose.has(channel))) this.firehoseLostAt ??= Date.now();
+          this.updatePipeline();
+        },
       },
       getRedis,
     );
@@ -115,7 +134,10 @@ export class LiveHub {
       if (this.everything.size === 1) this.subscription.add(this.keyspace.firehoseChannels);
       return () => {
         this.listeners.delete(listener);
-        if (this.everything.delete(listener) && this.everything.size === 0) this.subscription.remove(this.keyspace.firehoseChannels);
+        if (this.everything.delete(listener) && this.everything.size === 0) {
+          this.subscription.remove(this.keyspace.firehoseChannels);
+          this.firehoseLostAt = null;
+        }
       };
     }
     const joining: string[] = [];
@@ -161,11 +183,47 @@ export class LiveHub {
     }
     if (again.length > 0) logger.info({ streams: resnapshot.size, channels: again.length }, 'live: subscription confirmed again; sending fresh snapshots');
     for (const listener of resnapshot) listener.onResubscribed();
+    const lostAt = this.firehoseLostAt;
+    if (lostAt !== null && this.keyspace.firehoseChannels.every((channel) => this.subscription.isConfirmed(channel))) {
+      this.firehoseLostAt = null;
+      if (this.everything.size > 0) void this.catchUpFirehose(lostAt);
+    }
     this.updatePipeline();
+  }
+
+  /**
+   * Sends streams of every profile what changed while their channels were
+   * lost, from Postgres, in the order it changed. Live messages heard during
+   * the read win over what it read, and for a while afterwards those no newer
+   * than what it sent are dropped, so a profile's versions still only go up.
+   */
+  private async catchUpFirehose(lostAt: number): Promise<void> {
+    const floor = new Map<string, number>();
+    this.firehoseFloor = floor;
+    clearTimeout(this.floorTimer);
+    try {
+      const profiles = await profilesChangedSince({ since: new Date(lostAt - CATCH_UP_MARGIN_MS), limit: CATCH_UP_LIMIT });
+      let sent = 0;
+      for (const profile of profiles) {
+        if ((floor.get(profile.username) ?? 0) >= profile.version) continue;
+        floor.set(profile.username, profile.version);
+        const frame = profileFrame(profile);
+        for (const listener of this.everything) listener.onChange(frame, profile);
+        sent += 1;
+      }
+      logger.info({ streams: this.everything.size, profiles: sent }, `live: sent ${sent} profiles changed while the subscription was lost to the streams of every profile`);
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'live: could not read what changed while the subscription was lost; streams of every profile show those profiles at their next change');
+    }
+    this.floorTimer = setTimeout(() => {
+      if (this.firehoseFloor === floor) this.firehoseFloor = null;
+    }, CATCH_UP_FLOOR_MS);
+    this.floorTimer.unref?.();
   }
 
   /** Ends every open stream (SIGTERM): Next's graceful close waits for open responses to finish. */
   shutdown(): void {
+    clearTimeout(this.floorTimer);
     for (const stop of this.unwatch) stop();
     for (const listener of [...this.listeners]) listener.close();
     this.subscription.close();
@@ -225,6 +283,10 @@ export class LiveHub {
       return;
     }
     const { profile } = decoded;
+    if (firehose && this.firehoseFloor) {
+      if ((this.firehoseFloor.get(profile.username) ?? 0) >= profile.version) return;
+      this.firehoseFloor.set(profile.username, profile.version);
+    }
     const targets = firehose ? this.everything : this.byUsername.get(profile.username);
     recordChange(profile.updatedAt, targets?.size ?? 0);
     if (!targets || targets.size === 0) return;

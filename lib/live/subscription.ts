@@ -236,6 +236,7 @@ export class ChannelSubscription {
   private readonly everConfirmed = new Set<string>();
   private readonly lostChannels = new Set<string>();
   private readonly waiters = new Set<() => void>();
+  private pendingConfirmed: string[] = [];
   private owners: string[] | null = null;
   private rerouting: Promise<void> | null = null;
   private readonly rerouteTimer: NodeJS.Timeout | null = null;
@@ -355,15 +356,27 @@ export class ChannelSubscription {
     return node;
   }
 
+  /**
+   * Confirmations that arrive together (one per slot on a cluster) are told in
+   * one call, on the next turn of the event loop: a stream that watches many
+   * of them re-reads its snapshot once, not once per channel. The hub hears
+   * first, the streams waiting in ready() after it.
+   */
   private confirmed(channels: string[]): void {
-    const again = channels.filter((channel) => this.everConfirmed.has(channel));
-    for (const channel of channels) {
-      this.everConfirmed.add(channel);
-      this.lostChannels.delete(channel);
-    }
-    this.update();
-    for (const check of [...this.waiters]) check();
-    this.on.confirmed(channels, again);
+    this.pendingConfirmed.push(...channels);
+    if (this.pendingConfirmed.length > channels.length) return;
+    setImmediate(() => {
+      const confirmed = this.pendingConfirmed.filter((channel) => this.wanted.has(channel));
+      this.pendingConfirmed = [];
+      const again = confirmed.filter((channel) => this.everConfirmed.has(channel));
+      for (const channel of confirmed) {
+        this.everConfirmed.add(channel);
+        this.lostChannels.delete(channel);
+      }
+      this.update();
+      if (confirmed.length > 0) this.on.confirmed(confirmed, again);
+      for (const check of [...this.waiters]) check();
+    });
   }
 
   private lost(channels: string[], reason: string): void {

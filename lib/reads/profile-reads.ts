@@ -24,6 +24,19 @@ export async function listProfiles({ limit }: { limit: number }): Promise<Profil
 }
 
 /**
+ * Profiles Postgres changed at or after `since` (its own clock, as updatedAt),
+ * oldest change first, at most `limit`: what a stream of every profile may
+ * have missed while its subscription was lost.
+ */
+export async function profilesChangedSince({ since, limit }: { since: Date; limit: number }): Promise<Profile[]> {
+  const { rows } = await query<{ profile: Profile }>(
+    'SELECT profile_json(p) AS profile FROM profiles p WHERE updated_at >= $1 ORDER BY updated_at LIMIT $2',
+    [since, limit],
+  );
+  return rows.map((row) => row.profile);
+}
+
+/**
  * Each name's profile, or that it is missing with the version it was deleted
  * at (0: never existed), straight from Postgres in one statement.
  */
