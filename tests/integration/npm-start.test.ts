@@ -49,7 +49,8 @@ describe('npm start on a machine where PostgreSQL and Redis are installed but no
       expect(output).toContain('starting a project-local Redis');
       expect(output).toContain('seeded 10 demo profiles');
     } finally {
-      process.kill(-child.pid!, 'SIGINT');
+      // Still running (a failure above): Ctrl-C it; already gone: its output is in the error.
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGINT');
       await exited;
     }
     expect(output).toContain('PostgreSQL stopped');
