@@ -1,6 +1,6 @@
 // `npm run bench`: measures Ripple end to end on this machine against its own
 // database (ripple_bench), key prefix (ripple-bench:) and ports (3400, 3401, 3480-3486,
-// scenario 7's own PostgreSQL on 5480, scenario 8's web servers on 3487-3488 and Redis Cluster on 7301-7306),
+// scenario 7's own PostgreSQL on 5480, scenario 8's web servers on 3487-3488 and Redis Clusters on 7301-7306 and 7311-7313),
 // and drops them when it finishes. `npm run bench -- --help` lists the flags.
 import { execSync } from 'node:child_process';
 import net from 'node:net';
@@ -16,7 +16,7 @@ import { machine, table, writeResults, type Row, type Series } from './report';
 import { startServer, waitForHealthy, type LoadProcess, type Server } from './processes';
 import { scenarios, type Bench } from './scenarios';
 import { SOURCES_PG_PORT } from './scenario-sources';
-import { CLUSTER_BASE_PORT, CLUSTER_WEB_PORTS } from './scenario-cluster';
+import { BARE_CLUSTER_BASE_PORT, CLUSTER_BASE_PORT, CLUSTER_WEB_PORTS } from './scenario-cluster';
 
 const root = path.resolve(import.meta.dirname, '..');
 const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ripple_bench';
@@ -54,7 +54,8 @@ const { values: flags } = parseArgs({
 const HELP = `npm run bench [-- flags]
   --smoke                  tiny sizes, finishes in seconds (CI)
   --cluster                scenario 8 only: one Redis against a local Redis Cluster (3 primaries, 3 replicas on
-                           ports 7301-7306, started and removed by the bench), same run, same build
+                           ports 7301-7306, and 3 primaries alone on 7311-7313 for the resync; started and
+                           removed by the bench), same run, same build
   --only 1,3               run only these scenarios (1 per request and idle, 2 open loop, 3 throughput, 4 fan-out, 5 resync,
                            6 runtime, web processes and compression, 7 change source: NOTIFY vs logical replication,
                            8 Redis Cluster vs one Redis; 8 runs only when asked, or with --cluster)
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
   const lock = await holdBenchLock();
   await assertPortsFree([
     PORT_ON, PORT_OFF, ...Array.from({ length: 7 }, (_, i) => 3480 + i), SOURCES_PG_PORT,
-    ...(only.has(8) ? [...Object.values(CLUSTER_WEB_PORTS), ...Array.from({ length: 6 }, (_, i) => CLUSTER_BASE_PORT + i)] : []),
+    ...(only.has(8) ? [...Object.values(CLUSTER_WEB_PORTS), ...Array.from({ length: 6 }, (_, i) => CLUSTER_BASE_PORT + i), ...Array.from({ length: 3 }, (_, i) => BARE_CLUSTER_BASE_PORT + i)] : []),
   ]);
   ensureBuild(log);
   const servers: Server[] = [];

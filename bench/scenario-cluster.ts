@@ -13,6 +13,8 @@ import { createProfiles, load, openFanout, seedResyncProfiles, SPREAD, stopLoad,
 import { agent, openSse, sleep, summarize } from './support';
 
 export const CLUSTER_BASE_PORT = 7301;
+/** Three primaries and no replicas, for the resync only: what the replicas' share of the work costs. */
+export const BARE_CLUSTER_BASE_PORT = 7311;
 export const CLUSTER_WEB_PORTS = { single: 3487, cluster: 3488 } as const;
 const PREFIX = 'ripple-bench-cluster:';
 
@@ -91,25 +93,37 @@ export async function clusterScenario(bench: Bench): Promise<void> {
     results[`${target}Propagation`] = { idle: idleSummary, paced: pacedSummary, rate, missed: r.missed };
   }
 
-  // 2. Resync into an empty cache, alternating so machine noise falls on both.
+  // 2. Resync into an empty cache, alternating so machine noise falls on each alike;
+  // also on three primaries without replicas, which do the same work with none copied.
   const resyncProfiles = bench.options.resyncProfiles;
   await seedResyncProfiles(bench, resyncProfiles);
-  const resyncMs: Record<Target, number[]> = { single: [], cluster: [] };
+  bench.log(`cluster: starting three primaries without replicas on ports ${BARE_CLUSTER_BASE_PORT}-${BARE_CLUSTER_BASE_PORT + 2}`);
+  const bare = await startLocalCluster({ basePort: BARE_CLUSTER_BASE_PORT, replicas: 0 });
+  bench.onCleanup(async () => {
+    await bare.stop();
+  });
+  const resyncUrls = { ...redisUrls, bare: bare.url };
+  type ResyncTarget = keyof typeof resyncUrls;
+  const order: ResyncTarget[] = ['single', 'cluster', 'bare'];
+  const resyncMs: Record<ResyncTarget, number[]> = { single: [], cluster: [], bare: [] };
   const rounds = smoke ? 1 : 2;
   for (let round = 0; round < rounds; round += 1) {
-    for (const target of round % 2 === 0 ? (['single', 'cluster'] as const) : (['cluster', 'single'] as const)) {
+    for (const target of round % 2 === 0 ? order : [...order].reverse()) {
       const loader = load(bench, `resync-${target}`);
-      const r = await loader.run<{ profiles: number; ms: number }>({ kind: 'resync', params: { databaseUrl: bench.databaseUrl, redisUrl: redisUrls[target], prefix: `${PREFIX}resync:`, raw: false } });
+      const r = await loader.run<{ profiles: number; ms: number }>({ kind: 'resync', params: { databaseUrl: bench.databaseUrl, redisUrl: resyncUrls[target], prefix: `${PREFIX}resync:`, raw: false } });
       await stopLoad(bench, loader);
       resyncMs[target].push(r.ms);
     }
+    // The resync copies are not what the servers read: drop them now, not at the end.
+    for (const target of order) await dropKeys(resyncUrls[target], `${PREFIX}resync:`);
   }
+  await bare.stop();
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-  for (const target of ['single', 'cluster'] as const) rows[target].resync = `${(mean(resyncMs[target]) / 1000).toFixed(2)} s (${resyncMs[target].map((value) => (value / 1000).toFixed(2)).join(', ')})`;
+  const seconds = (target: ResyncTarget) => `${(mean(resyncMs[target]) / 1000).toFixed(2)} s (${resyncMs[target].map((value) => (value / 1000).toFixed(2)).join(', ')})`;
+  for (const target of ['single', 'cluster'] as const) rows[target].resync = seconds(target);
   const resyncRatio = mean(resyncMs.cluster) / mean(resyncMs.single);
-  results.resync = { profiles: resyncProfiles, ms: resyncMs, ratio: resyncRatio };
-  // The resync copies are not what the servers read: drop them now, not at the end.
-  for (const target of ['single', 'cluster'] as const) await dropKeys(redisUrls[target], `${PREFIX}resync:`);
+  const bareRatio = mean(resyncMs.bare) / mean(resyncMs.single);
+  results.resync = { profiles: resyncProfiles, ms: resyncMs, ratio: resyncRatio, bareRatio };
 
   // 3. Fan-out: one change to fanoutStreams streams on one web process.
   for (const target of ['single', 'cluster'] as const) {
@@ -159,6 +173,7 @@ export async function clusterScenario(bench: Bench): Promise<void> {
     { scenario: '8 Redis Cluster', measure: `idle POST sent → frame p50/p99/max (${updates} updates), cluster vs one Redis`, result: rows.cluster.idle, baseline: rows.single.idle },
     { scenario: '', measure: `paced ${bench.options.steadyRate}/s over 1000 profiles: scheduled send → frame`, result: rows.cluster.paced, baseline: rows.single.paced },
     { scenario: '', measure: `resync of ${resyncProfiles} profiles into an empty cache (mean of ${rounds}; each run)`, result: `${rows.cluster.resync}, ${resyncRatio.toFixed(2)}× one Redis`, baseline: rows.single.resync },
+    { scenario: '', measure: 'the same resync on 3 primaries without replicas (what copying to the replicas costs on these cores)', result: `${seconds('bare')}, ${bareRatio.toFixed(2)}× one Redis`, baseline: rows.single.resync },
     { scenario: '', measure: `fan-out: one change to ${fanoutStreams} streams on one web process (p50/p99/max)`, result: rows.cluster.fanout, baseline: rows.single.fanout },
     { scenario: '', measure: `messages one web process receives for ${changes} changes over 1000 profiles`, result: rows.cluster.heard, baseline: rows.single.heard },
   );

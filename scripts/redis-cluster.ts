@@ -46,6 +46,8 @@ export type ClusterOptions = {
   dir?: string;
   /** Nodes in their own process group, outliving this process (the CLI); else Ctrl-C on a test run stops them too. */
   detached?: boolean;
+  /** Replicas per primary: 1 (the default, six nodes), or 0 for three primaries alone (the benchmark's baseline for what replication costs). */
+  replicas?: 0 | 1;
 };
 
 export { ClusterError };
@@ -90,8 +92,8 @@ export function clusterUrl(ports: number[], auth = ''): string {
 }
 
 /** A handle on the cluster kept in `dir` (default .data/redis-cluster/<basePort>), running or not. */
-export function localCluster({ basePort = DEFAULT_BASE_PORT, dir, detached = false }: ClusterOptions = {}): LocalCluster {
-  const ports = Array.from({ length: SIZE }, (_, i) => basePort + i);
+export function localCluster({ basePort = DEFAULT_BASE_PORT, dir, detached = false, replicas = 1 }: ClusterOptions = {}): LocalCluster {
+  const ports = Array.from({ length: 3 * (1 + replicas) }, (_, i) => basePort + i);
   const home = path.resolve(dir ?? path.join(root, '.data', 'redis-cluster', String(basePort)));
   const pidFile = (port: number) => path.join(home, `redis-${port}.pid`);
   const pidOf = (port: number): number | null => {
@@ -226,7 +228,8 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
   mkdirSync(cluster.dir, { recursive: true });
   try {
     await Promise.all(cluster.ports.map((port) => cluster.restart(port)));
-    const created = await runRedisCli(['--cluster', 'create', ...cluster.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes']);
+    const replicas = String(options.replicas ?? 1);
+    const created = await runRedisCli(['--cluster', 'create', ...cluster.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', replicas, '--cluster-yes']);
     if (created.code !== 0) throw new ClusterError(`redis-cli --cluster create failed:\n${created.output.trim()}`);
     await cluster.waitHealthy(30_000);
   } catch (error) {
