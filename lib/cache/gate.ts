@@ -34,9 +34,19 @@ export const PUT_IF_NEWER = `
 local publish, gen, ttl, firehose = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local skip, channels = tonumber(ARGV[5]), ARGV[6]
 local applied, newest, ahead = 0, gen, {}
+-- Only channels someone subscribes to: on a cluster every SPUBLISH is copied
+-- to the shard's replicas, heard or not. (A script runs alone, so a
+-- subscription Redis has confirmed is counted here.)
+local numsub = publish == 'SPUBLISH' and 'SHARDNUMSUB' or 'NUMSUB'
+local function heard(channel)
+  return redis.call('PUBSUB', numsub, channel)[2] > 0
+end
+local firehoseHeard = nil
 local function announce(key, message)
-  redis.call(publish, channels .. string.sub(key, skip + 1), message)
-  redis.call(publish, firehose, message)
+  local channel = channels .. string.sub(key, skip + 1)
+  if heard(channel) then redis.call(publish, channel, message) end
+  if firehoseHeard == nil then firehoseHeard = heard(firehose) end
+  if firehoseHeard then redis.call(publish, firehose, message) end
 end
 for i, key in ipairs(KEYS) do
   local version = tonumber(ARGV[2 * i + 5])
