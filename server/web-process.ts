@@ -11,6 +11,7 @@ import { compileTrustProxy } from '../lib/http/client-address';
 import { ReadLimiter } from '../lib/http/read-limit';
 import { getSite } from '../lib/http/site';
 import { logger } from '../lib/logger';
+import { onStopSignals } from '../lib/stop-signals';
 import { metricsText } from '../lib/metrics';
 import { getRedis } from '../lib/redis';
 import { stopServingStreams } from '../lib/shutdown';
@@ -78,17 +79,13 @@ export async function runWebProcess({ dev }: { dev: boolean }): Promise<void> {
     process.exit(code);
   };
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
+  onStopSignals({
+    stop: (signal) => void stop(`${signal} received`, signal === 'SIGTERM' ? 143 : 130),
+    force: (signal) => {
       logger.warn(`web: second ${signal}; exiting now`);
       process.exit(1);
-    }
-    void stop(`${signal} received`, signal === 'SIGTERM' ? 143 : 130);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+    },
+  });
   // In a cluster the primary asks over IPC, so a Ctrl-C that also reached this
   // process directly is not mistaken for a second, forcing signal.
   process.on('message', (message: { type?: string; signal?: NodeJS.Signals }) => {

@@ -13,6 +13,7 @@ import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { getConfig } from '../lib/config';
 import { logger } from '../lib/logger';
+import { onStopSignals } from '../lib/stop-signals';
 import { getSite } from '../lib/http/site';
 import { serveClusterMetrics } from './cluster-metrics';
 import { runWebProcess } from './web-process';
@@ -69,11 +70,6 @@ async function runPrimary(count: number): Promise<void> {
   });
 
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn(`web: second ${signal}; killing every web process now`);
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
-      process.exit(1);
-    }
     stopping = signal;
     logger.info(`web: ${signal} received; stopping ${Object.keys(cluster.workers ?? {}).length} web processes (send it again to force)`);
     for (const worker of Object.values(cluster.workers ?? {})) worker?.send({ type: 'ripple:stop', signal });
@@ -83,8 +79,14 @@ async function runPrimary(count: number): Promise<void> {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
     }, config.SHUTDOWN_GRACE_MS + 2_000).unref();
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  onStopSignals({
+    stop: onSignal,
+    force: (signal) => {
+      logger.warn(`web: second ${signal}; killing every web process now`);
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      process.exit(1);
+    },
+  });
 }
 
 async function main(): Promise<void> {

@@ -5,6 +5,7 @@ import { ChangeSourceError, dropIdleSlot, slotName, switchChangeSource } from '.
 import { getConfig } from '../lib/config';
 import { closePool, getPool } from '../lib/db';
 import { logger } from '../lib/logger';
+import { onStopSignals } from '../lib/stop-signals';
 import { closeRedis, getRedis, isCluster } from '../lib/redis';
 import { watchPrimaries } from './cluster-watch';
 import { WORKER_ANNOUNCE_MS } from '../lib/ops/workers';
@@ -20,18 +21,16 @@ async function main(): Promise<void> {
   const shutdown = new AbortController();
   const cleanups: Array<() => unknown> = [];
 
-  let signals = 0;
-  const onSignal = (name: string) => {
-    signals += 1;
-    if (signals > 1) {
-      logger.error(`worker: second ${name}; exiting without cleanup`);
+  onStopSignals({
+    stop: (signal) => {
+      logger.info(`worker: ${signal} received; shutting down (send it again to force)`);
+      shutdown.abort();
+    },
+    force: (signal) => {
+      logger.error(`worker: second ${signal}; exiting without cleanup`);
       process.exit(1);
-    }
-    logger.info(`worker: ${name} received; shutting down (send it again to force)`);
-    shutdown.abort();
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+    },
+  });
 
   const pool = getPool();
   cleanups.push(() => closePool());

@@ -18,7 +18,8 @@ describe('npm start on a machine where PostgreSQL and Redis are installed but no
 
   it('starts them, serves the app with a worker, and stops everything on Ctrl-C', async () => {
     rmSync(dataDir, { recursive: true, force: true });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    // Through npm, as README says: npm passes the terminal's Ctrl-C on to its child as well.
+    const child = spawn('npm', ['start'], {
       // Its own process group, so the test can send Ctrl-C to all of it as a terminal does.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,6 +33,8 @@ describe('npm start on a machine where PostgreSQL and Redis are installed but no
         SKIP_BUILD: '1',
         WORKER_METRICS_PORT: '0',
         LOG_FORMAT: 'json',
+        // Info: the worker's "stopped cleanly" shows whether Ctrl-C was taken as one request.
+        LOG_LEVEL: 'info',
       },
     });
     let output = '';
@@ -54,6 +57,9 @@ describe('npm start on a machine where PostgreSQL and Redis are installed but no
       await exited;
     }
     expect(output).toContain('PostgreSQL stopped');
+    // One Ctrl-C reaches each process twice (from the terminal and from concurrently): still one clean stop.
+    expect(output).toContain('worker: stopped cleanly');
+    expect(output).not.toMatch(/second SIGINT/);
     expect(await reachable('127.0.0.1', pgPort)).toBe(false);
     expect(await reachable('127.0.0.1', redisPort)).toBe(false);
     expect(await reachable('127.0.0.1', webPort)).toBe(false);
