@@ -32,7 +32,13 @@ export function HealthPanel({ status }: { status: SystemStatus }) {
       <h2 id="health-title" className="pt-2 font-semibold">Health</h2>
       <ul className="divide-y divide-slate-100 dark:divide-slate-800">
         <Row testId="health-postgres" name="PostgreSQL" ok={postgres.ok} detail={postgres.ok ? `answers in ${postgres.ms} ms` : 'unreachable'} error={postgres.error} />
-        <Row testId="health-redis" name="Redis" ok={redis.ok} detail={redis.ok ? `answers in ${redis.ms} ms` : 'unreachable'} error={redis.error} />
+        <Row
+          testId="health-redis"
+          name={redis.primaries === undefined ? 'Redis' : 'Redis Cluster'}
+          ok={redis.ok}
+          detail={redis.ok ? `answers in ${redis.ms} ms${redis.primaries === undefined ? '' : ` · ${redis.primaries} primaries`}` : 'unreachable'}
+          error={redis.error}
+        />
         {workers.list.length === 0 && <Row testId="health-workers" name="Workers" ok={false} detail="none announced" error={workers.error} />}
         {workers.list.map((worker) => (
           <Row

@@ -3,7 +3,7 @@ import { query } from '../db';
 import { getLiveHub } from '../live/hub';
 import { logger } from '../logger';
 import { plainError } from './plain-error';
-import { getRedis } from '../redis';
+import { getRedis, isCluster } from '../redis';
 import { listWebProcesses, webId, webStatus, type WebLiveState } from './web-processes';
 import { listWorkers, type SlotStatus, type WorkerStatus } from './workers';
 
@@ -12,7 +12,8 @@ type Check = { ok: boolean; ms: number; error?: string };
 export type Health = {
   ok: boolean;
   postgres: Check;
-  redis: Check;
+  /** On a Redis Cluster, how many primaries serve its slots now. */
+  redis: Check & { primaries?: number };
   worker: Check & {
     count: number;
     lagMs: number | null;
@@ -88,7 +89,7 @@ export async function checkHealth(): Promise<Health> {
   return {
     ok: postgres.ok && ping.ok && worker.ok && live.ok,
     postgres: { ok: postgres.ok, ms: postgres.ms, ...(postgres.error ? { error: postgres.error } : {}) },
-    redis: { ok: ping.ok, ms: ping.ms, ...(ping.error ? { error: ping.error } : {}) },
+    redis: { ok: ping.ok, ms: ping.ms, ...(ping.error ? { error: ping.error } : {}), ...(isCluster(redis) ? { primaries: redis.nodes('master').length } : {}) },
     worker,
     live,
   };

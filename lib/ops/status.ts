@@ -11,7 +11,8 @@ type Part = { ok: boolean; ms: number; error: string | null };
 export type SystemStatus = {
   at: string;
   postgres: Part;
-  redis: Part;
+  /** primaries: on a Redis Cluster, how many serve its slots. */
+  redis: Part & { primaries?: number };
   workers: { ok: boolean; error: string | null; list: Array<WorkerStatus & { plainError: string | null }> };
   web: { self: string; list: WebStatus[]; stream: RollingSnapshot };
   /** This web process's subscription and what its streams are told; every process's is in web.list[].live. */
@@ -61,7 +62,7 @@ async function readStatus(): Promise<SystemStatus> {
   return {
     at: new Date(now).toISOString(),
     postgres: part(health.postgres, 'PostgreSQL'),
-    redis: part(health.redis, 'Redis'),
+    redis: { ...part(health.redis, 'Redis'), ...(health.redis.primaries !== undefined ? { primaries: health.redis.primaries } : {}) },
     workers: {
       ok: health.worker.ok,
       error: plainError(health.worker.error, 'the worker'),

@@ -29,6 +29,13 @@ describe('the pipeline on a Redis Cluster', () => {
     await pool?.end();
   });
 
+  it('/healthz and the status page say the cache is a cluster, and how many primaries serve it', async () => {
+    const health = (await (await fetch(`${web}/healthz`)).json()) as { redis: { ok: boolean; primaries?: number } };
+    expect(health.redis).toMatchObject({ ok: true, primaries: 3 });
+    const status = (await (await fetch(`${web}/v1/status`)).json()) as { redis: { ok: boolean; primaries?: number } };
+    expect(status.redis).toMatchObject({ ok: true, primaries: 3 });
+  });
+
   it('a POST is answered, read back with GET, and reaches a stream watching that profile', async () => {
     await createProfile(pool, 'clu_post', { likes: 1 });
     const stream = openStream(`${web}/stream?u=clu_post`);
