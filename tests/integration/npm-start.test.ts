@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reachable } from '@/scripts/reachable';
 import { LOCAL_PG_PORT, LOCAL_REDIS_PORT, TEST_WEB_PORT } from '../support/env';
-import { waitFor } from '../support/processes';
+import { GaveUp, waitFor } from '../support/processes';
 
 // The README's first command, for real, where nothing runs at its URLs: other
 // ports than the local-servers test, so the two never meet.
@@ -43,7 +43,7 @@ describe('npm start on a machine where PostgreSQL and Redis are installed but no
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const health = await waitFor(async () => {
-        if (child.exitCode !== null) throw new Error(`npm start exited: ${output}`);
+        if (child.exitCode !== null) throw new GaveUp(`npm start exited: ${output}`);
         const response = await fetch(`http://127.0.0.1:${webPort}/healthz`);
         return response.status === 200 && ((await response.json()) as { status: string });
       }, 'the app to be healthy', 45_000);

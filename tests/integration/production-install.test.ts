@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEnv, TEST_WEB_PORT } from '../support/env';
-import { waitFor } from '../support/processes';
+import { GaveUp, waitFor } from '../support/processes';
 
 // Issue 12, item 8: a production install runs. A clean copy of the repository
 // (its tracked files, as a clone has them) with the build beside it, as a
@@ -44,7 +44,7 @@ describe('a production install', () => {
     const web = start('web');
     try {
       await waitFor(async () => {
-        if (web.exitCode !== null || worker.exitCode !== null) throw new Error(`exited:\nweb: ${outputs.web}\nworker: ${outputs.worker}`);
+        if (web.exitCode !== null || worker.exitCode !== null) throw new GaveUp(`exited:\nweb: ${outputs.web}\nworker: ${outputs.worker}`);
         return (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
       }, 'the production install to be healthy', 60_000);
       const page = await fetch(`http://127.0.0.1:${port}/alice`);

@@ -40,6 +40,9 @@ function start(command: string, args: string[], env: Record<string, string>): St
   };
 }
 
+/** Thrown from a waitFor check: what it waits for can no longer happen (a process exited), so stop waiting. */
+export class GaveUp extends Error {}
+
 export async function waitFor<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -48,6 +51,7 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
       const value = await check();
       if (value) return value;
     } catch (error) {
+      if (error instanceof GaveUp) throw error;
       lastError = error;
     }
     if (Date.now() > deadline) {
@@ -82,7 +86,7 @@ export async function startWorker(env: Record<string, string> = {}): Promise<Sta
   const worker = start(process.execPath, ['--enable-source-maps', 'dist/worker.js'], { LOG_LEVEL: 'info', ...env });
   try {
     await waitFor(() => {
-      if (worker.child.exitCode !== null) throw new Error(`the worker exited: ${worker.output()}`);
+      if (worker.child.exitCode !== null) throw new GaveUp(`the worker exited: ${worker.output()}`);
       return /resynced \d+ profiles|caught up with slot|this one waits and takes over/.test(worker.output());
     }, 'the worker to listen and resync', 15_000);
   } catch (error) {
@@ -102,7 +106,7 @@ export async function startWeb(env: Record<string, string> = {}, port = TEST_WEB
   const web = start(process.execPath, ['--enable-source-maps', 'dist/web.js'], { PORT: String(port), HOST: '127.0.0.1', ...env });
   try {
     await waitFor(async () => {
-      if (web.child.exitCode !== null) throw new Error(`the web server exited: ${web.output()}`);
+      if (web.child.exitCode !== null) throw new GaveUp(`the web server exited: ${web.output()}`);
       return (await fetch(`http://127.0.0.1:${port}/healthz`)).status > 0;
     }, `the web server on port ${port}`, 60_000);
   } catch (error) {
