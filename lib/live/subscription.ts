@@ -13,8 +13,11 @@ const PING_EVERY_MS = 5_000;
 const PING_TIMEOUT_MS = 3_000;
 // A cluster's slot map is read again this often while a channel waits for its
 // node (a failover in progress), and this often otherwise (slots that moved).
+// Redis drops the subscribers of a slot that migrates (resharding) with a
+// message ioredis passes on only as an 'error'; the idle check is the backstop:
+// 5 s, inside the catch-up margin of streams of every profile (lib/live/hub.ts).
 const REROUTE_WAITING_MS = 500;
-const REROUTE_IDLE_MS = 15_000;
+const REROUTE_IDLE_MS = 5_000;
 
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -63,7 +66,10 @@ class NodeSubscriber {
       this.lose('the connection to Redis closed');
     });
     connection.on('error', (error: Error) => {
-      if (this.confirmed.size === 0) this.lastError = error.message;
+      // Redis dropping the subscribers of a slot that migrated reaches ioredis as a
+      // reply it was not waiting for: the slot map has changed, so look again now.
+      if (/Last reply: sunsubscribe,/.test(error.message)) this.on.moved([]);
+      else if (this.confirmed.size === 0) this.lastError = error.message;
     });
     connection.on('ready', () => {
       this.wake?.();
@@ -414,12 +420,18 @@ export class ChannelSubscription {
       this.route.set(channel, owner);
       joining.set(owner, [...(joining.get(owner) ?? []), channel]);
     }
+    const movedConfirmed: string[] = [];
     for (const [name, list] of moving) {
       const node = this.nodes.get(name);
       // A channel that was confirmed on its old node and now moves counts as lost until confirmed again.
-      for (const channel of list) if (node?.confirmed.has(channel)) this.lostChannels.add(channel);
+      for (const channel of list) {
+        if (!node?.confirmed.has(channel)) continue;
+        this.lostChannels.add(channel);
+        movedConfirmed.push(channel);
+      }
       node?.remove(list);
     }
+    if (movedConfirmed.length > 0) this.on.lost(movedConfirmed);
     for (const [name, list] of joining) {
       const [host, port] = [name.slice(0, name.lastIndexOf(':')), Number(name.slice(name.lastIndexOf(':') + 1))];
       this.node(name, { host, port }).add(list);
