@@ -125,13 +125,7 @@ export function createProfileCache(redis: RedisClient, prefix: string, { missing
     const result: WriteResult = { applied: 0, newestGeneration: generation, ahead: [] };
     if (entries.length === 0) return result;
     // One call per group of at most KEYS_PER_CALL keys: a bucket's on a cluster, anyone's on one Redis.
-    const groups = new Map<number, CacheWrite[]>();
-    for (const entry of entries) {
-      const group = keyspace.group(entry.username);
-      const list = groups.get(group);
-      if (list) list.push(entry);
-      else groups.set(group, [entry]);
-    }
+    const groups = Map.groupBy(entries, (entry) => keyspace.group(entry.username));
     const chunks: CacheWrite[][] = [];
     const calls: Array<(string | number)[]> = [];
     // Stored and published as is: the generation first, then the profile's own members.

@@ -29,8 +29,8 @@ type NodeEvents = {
   message(channel: string, message: Buffer): void;
   confirmed(channels: string[]): void;
   lost(channels: string[], reason: string): void;
-  /** Redis says these channels belong to another node (MOVED): the slot map is out of date. */
-  moved(channels: string[]): void;
+  /** Redis says a channel belongs to another node (MOVED, or a slot that migrated): the slot map is out of date. */
+  moved(): void;
 };
 
 /**
@@ -68,7 +68,7 @@ class NodeSubscriber {
     connection.on('error', (error: Error) => {
       // Redis dropping the subscribers of a slot that migrated reaches ioredis as a
       // reply it was not waiting for: the slot map has changed, so look again now.
-      if (/Last reply: sunsubscribe,/.test(error.message)) this.on.moved([]);
+      if (/Last reply: sunsubscribe,/.test(error.message)) this.on.moved();
       else if (this.confirmed.size === 0) this.lastError = error.message;
     });
     connection.on('ready', () => {
@@ -87,11 +87,7 @@ class NodeSubscriber {
 
   remove(channels: string[]): void {
     const leaving = channels.filter((channel) => this.wanted.delete(channel) && this.confirmed.delete(channel));
-    if (leaving.length === 0 || this.connection.status !== 'ready') return;
-    for (const group of this.bySlot(leaving)) {
-      const request = this.sharded ? this.connection.sunsubscribe(...group) : this.connection.unsubscribe(...group);
-      request.catch(() => undefined);
-    }
+    if (this.connection.status === 'ready') this.leave(leaving);
   }
 
   close(): void {
@@ -103,15 +99,13 @@ class NodeSubscriber {
 
   /** SSUBSCRIBE takes channels of one slot per command; SUBSCRIBE takes any. */
   private bySlot(channels: string[]): string[][] {
-    if (!this.sharded) return [channels];
-    const groups = new Map<number, string[]>();
-    for (const channel of channels) {
-      const slot = calculateSlot(channel);
-      const group = groups.get(slot);
-      if (group) group.push(channel);
-      else groups.set(slot, [channel]);
-    }
-    return [...groups.values()];
+    return this.sharded ? [...Map.groupBy(channels, calculateSlot).values()] : [channels];
+  }
+
+  /** UNSUBSCRIBEs (SUNSUBSCRIBE per slot on a cluster); nothing waits for the answer. */
+  private leave(channels: string[]): void {
+    if (channels.length === 0) return;
+    for (const group of this.bySlot(channels)) (this.sharded ? this.connection.sunsubscribe(...group) : this.connection.unsubscribe(...group)).catch(() => undefined);
   }
 
   private missing(): string[] {
@@ -175,7 +169,7 @@ class NodeSubscriber {
           clearTimeout(timer);
           forget();
           this.lastError = error.message;
-          if (/^MOVED /.test(error.message)) this.on.moved(group);
+          if (/^MOVED /.test(error.message)) this.on.moved();
         },
       );
     }
@@ -184,10 +178,7 @@ class NodeSubscriber {
   private confirm(channels: string[]): void {
     if (this.closed) return;
     // Left while its SUBSCRIBE was on the way: leave it again.
-    const unwanted = channels.filter((channel) => !this.wanted.has(channel));
-    if (unwanted.length > 0) {
-      for (const group of this.bySlot(unwanted)) (this.sharded ? this.connection.sunsubscribe(...group) : this.connection.unsubscribe(...group)).catch(() => undefined);
-    }
+    this.leave(channels.filter((channel) => !this.wanted.has(channel)));
     const fresh = channels.filter((channel) => this.wanted.has(channel) && !this.confirmed.has(channel));
     for (const channel of fresh) this.confirmed.add(channel);
     if (fresh.length > 0) {
@@ -309,16 +300,13 @@ export class ChannelSubscription {
   }
 
   remove(channels: string[]): void {
-    const byNode = new Map<string, string[]>();
-    for (const channel of channels) {
-      if (this.core.includes(channel) || !this.wanted.delete(channel)) continue;
+    const leaving = channels.filter((channel) => !this.core.includes(channel) && this.wanted.delete(channel));
+    for (const [name, list] of Map.groupBy(leaving, (channel) => this.route.get(channel))) if (name) this.nodes.get(name)?.remove(list);
+    for (const channel of leaving) {
       this.everConfirmed.delete(channel);
       this.lostChannels.delete(channel);
-      const node = this.route.get(channel);
       this.route.delete(channel);
-      if (node) byNode.set(node, [...(byNode.get(node) ?? []), channel]);
     }
-    for (const [name, list] of byNode) this.nodes.get(name)?.remove(list);
     this.update();
   }
 
@@ -387,7 +375,10 @@ export class ChannelSubscription {
 
   private lost(channels: string[], reason: string): void {
     for (const channel of channels) if (this.wanted.has(channel)) this.lostChannels.add(channel);
-    if (this.target.cluster) logger.warn({ reason, channels: channels.length }, `live: lost the subscription to ${channels.length} channels (${reason}); finding their node again`);
+    logger.warn(
+      { reason, channels: channels.length },
+      `live: lost the subscription to ${channels.length} channels (${reason}); subscribing again${this.target.cluster ? ' on whichever primary serves them now' : ''}, and the streams watching them get a fresh snapshot once Redis confirms`,
+    );
     this.update();
     this.on.lost(channels);
     if (this.target.cluster) void this.reroute();
@@ -400,28 +391,23 @@ export class ChannelSubscription {
     this.subscribedNow = next;
     this.everSubscribed ||= next;
     this.since = Date.now();
-    if (!next && this.lostChannels.size > 0 && !this.target.cluster) {
-      logger.warn('live: lost the Redis subscription; resubscribing, and open streams get a fresh snapshot once Redis confirms');
-    }
   }
 
   /** Sends each channel to the primary that owns its slot, moving any whose owner changed. */
   private assign(channels: string[]): void {
     const owners = this.owners!;
-    const moving = new Map<string, string[]>();
-    const joining = new Map<string, string[]>();
-    for (const channel of channels) {
-      if (!this.wanted.has(channel)) continue;
+    // A slot no node serves (a failover under way) keeps its old route until one does.
+    const changes = channels.flatMap((channel) => {
       const owner = owners[calculateSlot(channel)];
       const current = this.route.get(channel);
-      // A slot no node serves (a failover under way) keeps its old route until one does.
-      if (owner === undefined || current === owner) continue;
-      if (current) moving.set(current, [...(moving.get(current) ?? []), channel]);
-      this.route.set(channel, owner);
-      joining.set(owner, [...(joining.get(owner) ?? []), channel]);
-    }
+      return this.wanted.has(channel) && owner !== undefined && owner !== current ? [{ channel, owner, current }] : [];
+    });
+    for (const { channel, owner } of changes) this.route.set(channel, owner);
+    const names = (list: typeof changes) => list.map((change) => change.channel);
     const movedConfirmed: string[] = [];
-    for (const [name, list] of moving) {
+    for (const [name, moving] of Map.groupBy(changes, (change) => change.current)) {
+      if (name === undefined) continue;
+      const list = names(moving);
       const node = this.nodes.get(name);
       // A channel that was confirmed on its old node and now moves counts as lost until confirmed again.
       for (const channel of list) {
@@ -432,9 +418,9 @@ export class ChannelSubscription {
       node?.remove(list);
     }
     if (movedConfirmed.length > 0) this.on.lost(movedConfirmed);
-    for (const [name, list] of joining) {
+    for (const [name, joining] of Map.groupBy(changes, (change) => change.owner)) {
       const [host, port] = [name.slice(0, name.lastIndexOf(':')), Number(name.slice(name.lastIndexOf(':') + 1))];
-      this.node(name, { host, port }).add(list);
+      this.node(name, { host, port }).add(names(joining));
     }
     // A node that owns none of the wanted channels (a dead primary, say) is let go.
     for (const [name, node] of this.nodes) {
