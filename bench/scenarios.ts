@@ -9,7 +9,7 @@ import { cell, perRequest, runtimes } from './scenario-per-request';
 import { ms, triple, type Row, type Series } from './report';
 import { clusterScenario } from './scenario-cluster';
 import { changeSources } from './scenario-sources';
-import { agent, now, postJson, sleep, summarize } from './support';
+import { agent, now, postJson, sleep, summarize, type Summary } from './support';
 
 export type Bench = {
   options: {
@@ -221,6 +221,26 @@ async function writePath(bench: Bench, rounds: number) {
   return { spread, hot };
 }
 
+/**
+ * Sends one POST to `username` and waits for every stream the loaders hold
+ * (openFanout) to have it: POST sent → arrival on each, and how many never
+ * got it within 30 s. Closes the streams and stops the loaders afterwards.
+ */
+export async function fanOutOneChange(bench: Bench, loaders: LoadProcess[], username: string, baseUrl: string): Promise<{ arrival: Summary; missing: number }> {
+  const { rows } = await bench.pool.query<{ version: string }>('SELECT version FROM profiles WHERE username = $1', [username]);
+  await Promise.all(loaders.map((loader) => loader.run({ kind: 'fanout-expect', params: { version: Number(rows[0].version) + 1 } })));
+  const via = agent(1);
+  const sent = now();
+  await postJson(new URL(`/v1/profile/${username}`, baseUrl), { likes: 1 }, via);
+  via.destroy();
+  const parts = await Promise.all(loaders.map((loader) => loader.run<{ arrivals: number[]; missing: number }>({ kind: 'fanout-collect', params: { timeoutMs: 30_000 } })));
+  const arrival = summarize(parts.flatMap((part) => part.arrivals.map((at) => at - sent)));
+  const missing = parts.reduce((sum, part) => sum + part.missing, 0);
+  await Promise.all(loaders.map((loader) => loader.run({ kind: 'fanout-close', params: {} })));
+  await Promise.all(loaders.map((loader) => stopLoad(bench, loader)));
+  return { arrival, missing };
+}
+
 export async function openFanout(bench: Bench, username: string, streams: number, baseUrl = bench.urlOn): Promise<LoadProcess[]> {
   const perProcess = 2_500;
   const count = Math.ceil(streams / perProcess);
@@ -258,17 +278,7 @@ async function fanout(bench: Bench): Promise<void> {
   const perStream = (rssBytes(bench.webPid) - rssBefore) / n;
   bench.log(`fan-out: ${n} streams open in ${openSeconds.toFixed(1)} s; sending one update`);
 
-  const { rows } = await bench.pool.query<{ version: string }>("SELECT version FROM profiles WHERE username = 'fan'");
-  await Promise.all(loaders.map((loader) => loader.run({ kind: 'fanout-expect', params: { version: Number(rows[0].version) + 1 } })));
-  const via = agent(1);
-  const sent = now();
-  await postJson(new URL('/v1/profile/fan', bench.urlOn), { likes: 1 }, via);
-  via.destroy();
-  const parts = await Promise.all(loaders.map((loader) => loader.run<{ arrivals: number[]; missing: number }>({ kind: 'fanout-collect', params: { timeoutMs: 30_000 } })));
-  const arrival = summarize(parts.flatMap((part) => part.arrivals.map((at) => at - sent)));
-  const missing = parts.reduce((sum, part) => sum + part.missing, 0);
-  await Promise.all(loaders.map((loader) => loader.run({ kind: 'fanout-close', params: {} })));
-  await Promise.all(loaders.map((loader) => stopLoad(bench, loader)));
+  const { arrival, missing } = await fanOutOneChange(bench, loaders, 'fan', bench.urlOn);
 
   bench.rows.push(
     { scenario: '4 fan-out', measure: `${n} streams on one profile, one web process: POST sent → every stream has it (p50/p99/max)`, result: `${triple(arrival)}${missing ? `, ${missing} missing` : ''}`, baseline: 'one stream: scenario 1' },
