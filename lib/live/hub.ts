@@ -205,8 +205,7 @@ export class LiveHub {
       const profiles = await profilesChangedSince({ since: new Date(lostAt - CATCH_UP_MARGIN_MS), limit: CATCH_UP_LIMIT });
       let sent = 0;
       for (const profile of profiles) {
-        if ((floor.get(profile.username) ?? 0) >= profile.version) continue;
-        floor.set(profile.username, profile.version);
+        if (!raiseFloor(floor, profile)) continue;
         const frame = profileFrame(profile);
         for (const listener of this.everything) listener.onChange(frame, profile);
         sent += 1;
@@ -283,16 +282,20 @@ export class LiveHub {
       return;
     }
     const { profile } = decoded;
-    if (firehose && this.firehoseFloor) {
-      if ((this.firehoseFloor.get(profile.username) ?? 0) >= profile.version) return;
-      this.firehoseFloor.set(profile.username, profile.version);
-    }
+    if (firehose && this.firehoseFloor && !raiseFloor(this.firehoseFloor, profile)) return;
     const targets = firehose ? this.everything : this.byUsername.get(profile.username);
     recordChange(profile.updatedAt, targets?.size ?? 0);
     if (!targets || targets.size === 0) return;
     const frame = profileFrame(profile);
     for (const listener of targets) listener.onChange(frame, profile);
   }
+}
+
+/** Whether this version is newer than what streams of every profile were last sent of it; if so, it becomes the floor. */
+function raiseFloor(floor: Map<string, number>, profile: Profile): boolean {
+  if ((floor.get(profile.username) ?? 0) >= profile.version) return false;
+  floor.set(profile.username, profile.version);
+  return true;
 }
 
 // One hub per web process; dev hot reload keeps the cached one.
