@@ -98,11 +98,30 @@ function releaseCompression(response: ServerResponse): void {
   maybeStream.destroy();
 }
 
+// A body this small that is still on its way after the answer is worth reading to the end.
+const DRAIN_BYTES = 64 * 1024;
+
+/**
+ * After an answer sent before its request's body arrived (a refusal that did
+ * not need it). A small body is read and dropped, so a keep-alive client can
+ * send its next request on this connection: closing it under the client made
+ * that next request fail ("other side closed"). A body that does not finish
+ * within a second, a large one or one of unknown length is not waited for:
+ * Node would wait without a deadline, so the connection closes.
+ */
 function closeIfIncomplete(request: IncomingMessage): void {
   if (request.complete) return;
   const socket = request.socket;
-  socket.end();
-  setTimeout(() => socket.destroy(), 1_000).unref();
+  const close = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  };
+  const length = Number(request.headers['content-length']);
+  if (!(length <= DRAIN_BYTES)) return close();
+  const deadline = setTimeout(close, 1_000);
+  deadline.unref();
+  request.once('end', () => clearTimeout(deadline));
+  request.resume();
 }
 
 export function createEdge(options: EdgeOptions): { handle: (request: IncomingMessage, response: ServerResponse) => void; openStreams: () => number } {

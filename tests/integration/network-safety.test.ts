@@ -126,6 +126,26 @@ describe('safe on a network', () => {
       }
     });
 
+    it('a refusal sent before its small body arrived leaves the connection usable for the next request', async () => {
+      const socket = net.connect(PORT, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let answer = '';
+      let closed = false;
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      socket.on('close', () => (closed = true));
+      try {
+        // Headers first; the body follows only once the 403 is in (a browser's upload can lag its headers).
+        socket.write(`POST /v1/profile/net_forged HTTP/1.1\r\nHost: 127.0.0.1:${PORT}\r\nContent-Type: application/json\r\nOrigin: https://evil.example\r\nContent-Length: 12\r\n\r\n`);
+        await waitFor(() => /^HTTP\/1\.1 403 /.test(answer), 'the 403 before the body was sent', 5_000);
+        socket.write('{"likes": 1}');
+        socket.write(`GET /v1/profile/net_forged HTTP/1.1\r\nHost: 127.0.0.1:${PORT}\r\n\r\n`);
+        await waitFor(() => /HTTP\/1\.1 200 /.test(answer), 'the next request on the same connection to be answered', 5_000);
+        expect(closed).toBe(false);
+      } finally {
+        socket.destroy();
+      }
+    });
+
     it('a client that trickles its headers is cut off at the header deadline', async () => {
       const socket = net.connect(PORT, '127.0.0.1');
       socket.on('error', () => undefined);
